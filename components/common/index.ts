@@ -1,0 +1,3 @@
+export * from "./downloads";
+export * from "./ca";
+export * from "./container";
