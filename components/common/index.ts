@@ -1,3 +1,5 @@
 export * from "./downloads";
 export * from "./ca";
 export * from "./container";
+export * from "./validation";
+export * from "./monitoring";
