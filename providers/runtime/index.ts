@@ -2,6 +2,7 @@
  * Entry point the serialized provider objects `require` inside the dynamic-provider host:
  * `configure(req)` once per provider, then `dispatch(kind, method, ...args)` for every CRUD call.
  */
+import "./all";
 import { setConfig, ConfigSource } from "./config";
 import { handlers, ResourceHandler } from "./handlers";
 

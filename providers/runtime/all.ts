@@ -1,0 +1,3 @@
+// Every handler module registers itself with ./handlers when imported.
+import "./file";
+import "./exec";

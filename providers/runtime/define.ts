@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { checkInputs, failuresMessage } from "./check";
+import { DiffSpec, diffKeys } from "./diff";
+import { registerHandler, ResourceHandler } from "./handlers";
+
+type Outs = Record<string, unknown>;
+
+export interface HandlerSpec<S extends z.ZodType> {
+    kind: string;
+    schema: S;
+    diff: DiffSpec;
+    /** Extra validation that needs the old inputs (e.g. refusing a disk shrink). */
+    checkTransition?(olds: Outs, news: z.output<S>): { property: string; reason: string }[];
+    /** Adjusts news before diffing (e.g. keys that are create-only are copied from olds). */
+    prepareDiff?(olds: Outs, news: Outs): Outs;
+    create(inputs: z.output<S>): Promise<{ id: string; outs: Outs }>;
+    read(id: string, props: Outs): Promise<{ id: string; props: Outs; inputs?: Outs } | undefined>;
+    update(id: string, olds: Outs, news: z.output<S>): Promise<Outs>;
+    delete(id: string, props: Outs): Promise<void>;
+}
+
+/** Inputs of the engine's wire form without internal keys such as `__provider`. */
+function stripInternal(o: Outs): Outs {
+    return Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("__")));
+}
+
+/** Parses fully-known inputs or throws one error naming every bad field (create/update must never guess). */
+export function parseKnown<S extends z.ZodType>(kind: string, schema: S, inputs: Outs): z.output<S> {
+    const { failures, parsed } = checkInputs(schema, inputs);
+    if (failures.length > 0 || parsed === undefined) throw new Error(failuresMessage(kind, failures));
+    return parsed;
+}
+
+/**
+ * Builds a handler from a spec: `check` validates (skipping unknowns) and applies defaults so that state
+ * holds the same normalised inputs the next diff compares against; `diff` compares key by key.
+ */
+export function defineHandler<S extends z.ZodType>(spec: HandlerSpec<S>): ResourceHandler {
+    const handler: ResourceHandler = {
+        async check(olds, news) {
+            const { failures, parsed } = checkInputs(spec.schema, news);
+            if (parsed === undefined) return { inputs: news, failures };
+            const transition = spec.checkTransition?.(stripInternal(olds), parsed) ?? [];
+            const inputs = { ...(parsed as Outs) };
+            if (news.__provider !== undefined) inputs.__provider = news.__provider;
+            return { inputs, failures: transition };
+        },
+        async diff(_id, olds, news) {
+            const n = spec.prepareDiff ? spec.prepareDiff(olds, stripInternal(news)) : stripInternal(news);
+            const r = diffKeys(olds, n, spec.diff);
+            return { changes: r.changes, replaces: r.replaces, deleteBeforeReplace: r.deleteBeforeReplace };
+        },
+        async create(inputs) {
+            const parsed = parseKnown(spec.kind, spec.schema, inputs);
+            return spec.create(parsed);
+        },
+        async read(id, props) {
+            const r = await spec.read(id, props);
+            // Gone: an empty id tells the engine the resource no longer exists.
+            return r ?? { id: "", props: {} };
+        },
+        async update(id, olds, news) {
+            const parsed = parseKnown(spec.kind, spec.schema, news);
+            return { outs: await spec.update(id, olds, parsed) };
+        },
+        async delete(id, props) {
+            await spec.delete(id, props);
+        },
+    };
+    registerHandler(spec.kind, handler);
+    return handler;
+}
