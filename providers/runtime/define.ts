@@ -24,6 +24,20 @@ function stripInternal(o: Outs): Outs {
     return Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("__")));
 }
 
+/**
+ * Drops `undefined` values at every depth: the host encodes results as protobuf Structs, which cannot hold
+ * them ("Unexpected struct type"), and an absent key is what the engine means by "not set" anyway.
+ */
+export function clean<T>(v: T): T {
+    if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : clean(x))) as T;
+    if (v && typeof v === "object") {
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== undefined) out[k] = clean(x);
+        return out as T;
+    }
+    return v;
+}
+
 /** Parses fully-known inputs or throws one error naming every bad field (create/update must never guess). */
 export function parseKnown<S extends z.ZodType>(kind: string, schema: S, inputs: Outs): z.output<S> {
     const { failures, parsed } = checkInputs(schema, inputs);
@@ -43,7 +57,7 @@ export function defineHandler<S extends z.ZodType>(spec: HandlerSpec<S>): Resour
             const transition = spec.checkTransition?.(stripInternal(olds), parsed) ?? [];
             const inputs = { ...(parsed as Outs) };
             if (news.__provider !== undefined) inputs.__provider = news.__provider;
-            return { inputs, failures: transition };
+            return { inputs: clean(inputs), failures: transition };
         },
         async diff(_id, olds, news) {
             const n = spec.prepareDiff ? spec.prepareDiff(olds, stripInternal(news)) : stripInternal(news);
@@ -52,16 +66,17 @@ export function defineHandler<S extends z.ZodType>(spec: HandlerSpec<S>): Resour
         },
         async create(inputs) {
             const parsed = parseKnown(spec.kind, spec.schema, inputs);
-            return spec.create(parsed);
+            const r = await spec.create(parsed);
+            return { id: r.id, outs: clean(r.outs) };
         },
         async read(id, props) {
             const r = await spec.read(id, props);
             // Gone: an empty id tells the engine the resource no longer exists.
-            return r ?? { id: "", props: {} };
+            return r ? { id: r.id, props: clean(r.props), ...(r.inputs ? { inputs: clean(r.inputs) } : {}) } : { id: "", props: {} };
         },
         async update(id, olds, news) {
             const parsed = parseKnown(spec.kind, spec.schema, news);
-            return { outs: await spec.update(id, olds, parsed) };
+            return { outs: clean(await spec.update(id, olds, parsed)) };
         },
         async delete(id, props) {
             await spec.delete(id, props);
