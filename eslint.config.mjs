@@ -19,6 +19,16 @@ export default tseslint.config(
     },
     {
         files: ["**/*.js", "**/*.cjs", "**/*.mjs"],
-        languageOptions: { globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly", __dirname: "readonly", Buffer: "readonly" } },
+        languageOptions: {
+            globals: {
+                require: "readonly",
+                module: "writable",
+                process: "readonly",
+                console: "readonly",
+                __dirname: "readonly",
+                Buffer: "readonly",
+            },
+        },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
     },
 );

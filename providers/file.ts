@@ -37,13 +37,6 @@ export class File extends pulumi.dynamic.Resource {
     public readonly group!: pulumi.Output<string>;
 
     constructor(name: string, args: FileArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            providerFor("file"),
-            name,
-            { ...args, sha256: undefined, size: undefined },
-            opts,
-            DYNAMIC_MODULE,
-            "File",
-        );
+        super(providerFor("file"), name, { ...args, sha256: undefined, size: undefined }, opts, DYNAMIC_MODULE, "File");
     }
 }

@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     const sim = await startSimulator({ stateDir: path.join(DEMO_DIR, "sim") });
     console.log(`  API ${sim.url}  node ${sim.node}  SSH ${sim.ssh.host}:${sim.ssh.port}`);
     if (!realPlugins) {
-        console.log("Using the offline stand-ins for the random and tls plugins (tests/plugins); --real-plugins uses installed ones.");
+        console.log(
+            "Using the offline stand-ins for the random and tls plugins (tests/plugins); --real-plugins uses installed ones.",
+        );
     }
     const { stack } = await createEngineStack({
         stackName: "dev",
@@ -43,7 +45,9 @@ async function main(): Promise<void> {
     process.on("SIGINT", () => {
         // The CLI got the same SIGINT and stops gracefully; the next run clears what it left pending.
         interrupted = true;
-        console.log("\nInterrupted: the next `npm run demo` recovers (pending operations are cleared, then up converges).");
+        console.log(
+            "\nInterrupted: the next `npm run demo` recovers (pending operations are cleared, then up converges).",
+        );
     });
     try {
         await recoverPending(stack);
@@ -60,7 +64,11 @@ async function main(): Promise<void> {
         const changes = up.summary.resourceChanges ?? {};
         const changed = Object.entries(changes).filter(([op]) => op !== "same");
         console.log("\n=== summary ===");
-        console.log(changed.length === 0 ? "No changes: the homelab already matches the program." : `Changes: ${JSON.stringify(changes)}`);
+        console.log(
+            changed.length === 0
+                ? "No changes: the homelab already matches the program."
+                : `Changes: ${JSON.stringify(changes)}`,
+        );
         for (const [key, out] of Object.entries(up.outputs)) {
             console.log(`  ${key}: ${out.secret ? "[secret]" : JSON.stringify(out.value)}`);
         }
@@ -75,7 +83,8 @@ async function main(): Promise<void> {
             ].join("\n"),
         );
         if (flags.has("--show-secrets")) {
-            for (const [key, out] of Object.entries(up.outputs)) if (out.secret) console.log(`  ${key}: ${JSON.stringify(out.value)}`);
+            for (const [key, out] of Object.entries(up.outputs))
+                if (out.secret) console.log(`  ${key}: ${JSON.stringify(out.value)}`);
         }
     } finally {
         if (!flags.has("--keep-running")) await sim.stop();
@@ -87,7 +96,9 @@ async function recoverPending(stack: import("@pulumi/pulumi/automation").Stack):
     const state = await stack.exportStack();
     const pending = (state.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
     if (pending.length > 0) {
-        console.log(`Recovering from an interrupted run: clearing ${pending.length} pending operation(s), then refreshing.`);
+        console.log(
+            `Recovering from an interrupted run: clearing ${pending.length} pending operation(s), then refreshing.`,
+        );
         await stack.refresh({ clearPendingCreates: true, onOutput: (o) => process.stdout.write(o) });
     }
 }

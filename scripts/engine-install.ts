@@ -2,7 +2,10 @@
 import { ensureEngine } from "./engine";
 
 ensureEngine((line) => console.log(line)).then(
-    (r) => console.log(`Engine ready (${r.source}): ${r.pulumi}\nDynamic-provider launcher: ${r.binDir}/pulumi-resource-pulumi-nodejs`),
+    (r) =>
+        console.log(
+            `Engine ready (${r.source}): ${r.pulumi}\nDynamic-provider launcher: ${r.binDir}/pulumi-resource-pulumi-nodejs`,
+        ),
     (err: unknown) => {
         console.error(`engine:install failed: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);

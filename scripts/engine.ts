@@ -15,7 +15,9 @@ const GO_MODULE_DIR = path.join(REPO_ROOT, "tools", "pulumi-cli");
 
 /** Cache of built engines, outside the checkout so a fresh clone on the same machine reuses it. */
 export function engineCacheDir(): string {
-    const base = process.env.PHL_ENGINE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "proxmox-homelab", "engine");
+    const base =
+        process.env.PHL_ENGINE_CACHE ??
+        path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "proxmox-homelab", "engine");
     return path.join(base, PULUMI_VERSION);
 }
 
@@ -74,7 +76,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (line: st
         child.stdout.on("data", onData);
         child.stderr.on("data", onData);
         child.on("error", reject);
-        child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
+        child.on("exit", (code) =>
+            code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`)),
+        );
     });
 }
 
@@ -106,7 +110,9 @@ export async function ensureEngine(log: (line: string) => void = () => undefined
         log(`Pulumi CLI ${PULUMI_VERSION} cached: ${cached}`);
         return { binDir, pulumi: cached, source: "cache" };
     }
-    log(`Building the Pulumi CLI ${PULUMI_VERSION} from its Go module (cold: ~1 min download + ~7 min build on 2 cores)`);
+    log(
+        `Building the Pulumi CLI ${PULUMI_VERSION} from its Go module (cold: ~1 min download + ~7 min build on 2 cores)`,
+    );
     const env = { ...process.env, GOFLAGS: "-mod=readonly", GOSUMDB: "off", CGO_ENABLED: "0" };
     log("Downloading Go modules (verified against tools/pulumi-cli/go.sum)...");
     await run("go", ["mod", "download"], env, log);
@@ -128,7 +134,8 @@ export async function ensureEngine(log: (line: string) => void = () => undefined
     );
     fs.renameSync(tmp, cached);
     const version = pulumiVersionOf(cached);
-    if (version !== PULUMI_VERSION) throw new Error(`built CLI reports ${version ?? "nothing"}, expected ${PULUMI_VERSION}`);
+    if (version !== PULUMI_VERSION)
+        throw new Error(`built CLI reports ${version ?? "nothing"}, expected ${PULUMI_VERSION}`);
     log(`Built ${cached}`);
     return { binDir, pulumi: cached, source: "built" };
 }

@@ -19,14 +19,21 @@ export class HomelabCa extends pulumi.ComponentResource {
 
     constructor(name: string, args: HomelabCaArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("proxmox-homelab:common:HomelabCa", name, {}, opts);
-        this.privateKey = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        this.privateKey = new tls.PrivateKey(
+            `${name}-key`,
+            { algorithm: "ECDSA", ecdsaCurve: "P256" },
+            { parent: this },
+        );
         this.certificate = new tls.SelfSignedCert(
             `${name}-cert`,
             {
                 privateKeyPem: this.privateKey.privateKeyPem,
                 isCaCertificate: true,
                 validityPeriodHours: args.validityHours ?? 87600,
-                subject: { commonName: args.commonName ?? "Homelab CA", organization: args.organization ?? "proxmox-homelab" },
+                subject: {
+                    commonName: args.commonName ?? "Homelab CA",
+                    organization: args.organization ?? "proxmox-homelab",
+                },
                 allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
             },
             { parent: this },

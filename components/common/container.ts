@@ -87,7 +87,9 @@ export class HomelabContainer extends pulumi.ComponentResource {
                 description: args.description,
                 started: true,
             },
-            { parent: this },
+            // A component's dependsOn does not reach its children in Pulumi; pass it on so "create this container
+            // after X" (e.g. after the DHCP server knows its static lease) holds for the container itself.
+            { parent: this, dependsOn: opts?.dependsOn },
         );
         this.vmid = this.lxc.vmid;
         this.addresses = this.lxc.interfaces.apply((ifs) =>
@@ -126,7 +128,11 @@ export function bootstrapFiles(
     const d = args.downloads;
     const out: { id: string; path: string; content: string }[] = [];
     if (args.os === "debian") {
-        out.push({ id: "apt-sources", path: "/etc/apt/sources.list.d/debian.sources", content: renderDebianSources(d) });
+        out.push({
+            id: "apt-sources",
+            path: "/etc/apt/sources.list.d/debian.sources",
+            content: renderDebianSources(d),
+        });
         const proxy = renderAptProxyConf(d);
         if (proxy) out.push({ id: "apt-proxy", path: "/etc/apt/apt.conf.d/80proxy", content: proxy });
     } else {

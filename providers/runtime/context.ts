@@ -84,7 +84,8 @@ export function sshTarget(): SshTarget {
         problems.push(`${settingLabel(SSH_SETTINGS.port)}: must be a port number 1-65535, got '${portText}'`);
     }
     const privateKey = read(SSH_SETTINGS.privateKey)?.replace(/\\n/g, "\n");
-    if (!privateKey) problems.push(`${settingLabel(SSH_SETTINGS.privateKey)}: missing; set it with pulumi config set --secret`);
+    if (!privateKey)
+        problems.push(`${settingLabel(SSH_SETTINGS.privateKey)}: missing; set it with pulumi config set --secret`);
     const hostKeyFingerprint = read(SSH_SETTINGS.hostKeyFingerprint);
     const knownHosts = read(SSH_SETTINGS.knownHosts);
     if (!hostKeyFingerprint && !knownHosts) {

@@ -72,7 +72,9 @@ export function defineHandler<S extends z.ZodType>(spec: HandlerSpec<S>): Resour
         async read(id, props) {
             const r = await spec.read(id, props);
             // Gone: an empty id tells the engine the resource no longer exists.
-            return r ? { id: r.id, props: clean(r.props), ...(r.inputs ? { inputs: clean(r.inputs) } : {}) } : { id: "", props: {} };
+            return r
+                ? { id: r.id, props: clean(r.props), ...(r.inputs ? { inputs: clean(r.inputs) } : {}) }
+                : { id: "", props: {} };
         },
         async update(id, olds, news) {
             const parsed = parseKnown(spec.kind, spec.schema, news);

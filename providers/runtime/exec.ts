@@ -40,10 +40,14 @@ async function run(i: ExecInputs, script: string, phase: string): Promise<Record
         });
     } catch (err) {
         if (isSshErrorCode(err, "CT_NOT_RUNNING")) {
-            throw new Error(`cannot run the ${phase} command ${where(i)}: the container is not running`);
+            throw new Error(`cannot run the ${phase} command ${where(i)}: the container is not running`, {
+                cause: err,
+            });
         }
         if (isSshErrorCode(err, "SSH_TIMEOUT")) {
-            throw new Error(`the ${phase} command ${where(i)} did not finish within ${i.timeoutSeconds} s`);
+            throw new Error(`the ${phase} command ${where(i)} did not finish within ${i.timeoutSeconds} s`, {
+                cause: err,
+            });
         }
         throw err;
     }
@@ -64,7 +68,18 @@ defineHandler({
     kind: "exec",
     schema: execSchema,
     diff: {
-        keys: ["node", "vmid", "create", "update", "delete", "triggers", "environment", "stdin", "timeoutSeconds", "outputLimit"],
+        keys: [
+            "node",
+            "vmid",
+            "create",
+            "update",
+            "delete",
+            "triggers",
+            "environment",
+            "stdin",
+            "timeoutSeconds",
+            "outputLimit",
+        ],
         replaceKeys: ["node", "vmid"],
         deleteBeforeReplace: false,
     },
@@ -85,7 +100,11 @@ defineHandler({
         const i = props as unknown as ExecInputs;
         if (!i.delete) return;
         try {
-            await run({ ...i, environment: i.environment ?? {}, outputLimit: i.outputLimit ?? 4096 }, i.delete, "delete");
+            await run(
+                { ...i, environment: i.environment ?? {}, outputLimit: i.outputLimit ?? 4096 },
+                i.delete,
+                "delete",
+            );
         } catch (err) {
             // The container went first (or was removed by hand): there is nothing left to undo inside it.
             if (isSshErrorCode(err, "CT_NOT_FOUND")) return;

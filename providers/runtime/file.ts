@@ -120,7 +120,9 @@ defineHandler({
             // A stopped container's files cannot be reached with pct; it is almost always being destroyed
             // too (files go before their container), so its lifecycle owns the file. Say so, don't fail.
             if (isSshErrorCode(err, "CT_NOT_RUNNING")) {
-                console.warn(`proxmox-homelab: left ${String(props.path)} in stopped CT ${vmid} (pct needs a running CT)`);
+                console.warn(
+                    `proxmox-homelab: left ${String(props.path)} in stopped CT ${vmid} (pct needs a running CT)`,
+                );
                 return;
             }
             throw err;

@@ -5,7 +5,9 @@
  */
 import { z } from "zod";
 
-const nodeName = z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, "must be a PVE node name (letters, digits, '-')");
+const nodeName = z
+    .string()
+    .regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, "must be a PVE node name (letters, digits, '-')");
 const vmid = z
     .number({ message: "must be a number" })
     .int("must be an integer")
@@ -36,12 +38,17 @@ const posixName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, "must be a use
 
 export const bridgeSchema = z.object({
     node: nodeName,
-    name: z.string().regex(/^[a-z][a-z0-9_]{1,20}$/, "must match PVE's iface pattern ^[a-z][a-z0-9_]{1,20}$ (e.g. vmbr1)"),
+    name: z
+        .string()
+        .regex(/^[a-z][a-z0-9_]{1,20}$/, "must match PVE's iface pattern ^[a-z][a-z0-9_]{1,20}$ (e.g. vmbr1)"),
     cidr: ipv4Cidr.optional(),
     gateway: ipv4.optional(),
     ports: z.array(z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "must be an interface name")).default([]),
     vlanAware: z.boolean().default(false),
-    vids: z.string().regex(/^\d+(-\d+)?( \d+(-\d+)?)*$/, "must be VLAN ids like '2-4094' or '10 20'").optional(),
+    vids: z
+        .string()
+        .regex(/^\d+(-\d+)?( \d+(-\d+)?)*$/, "must be VLAN ids like '2-4094' or '10 20'")
+        .optional(),
     mtu: z.number().int().min(1280, "must be ≥ 1280").max(65520, "must be ≤ 65520").optional(),
     autostart: z.boolean().default(true),
     comments: z.string().max(4096).optional(),
@@ -70,8 +77,13 @@ export const lxcSchema = z
         vmid: vmid.optional(),
         hostname: z
             .string()
-            .regex(/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/, "must be a DNS name"),
-        ostemplate: z.string().regex(/^[a-zA-Z][a-zA-Z0-9\-_.]*:vztmpl\/.+$/, "must be a template volid like local:vztmpl/<file>"),
+            .regex(
+                /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/,
+                "must be a DNS name",
+            ),
+        ostemplate: z
+            .string()
+            .regex(/^[a-zA-Z][a-zA-Z0-9\-_.]*:vztmpl\/.+$/, "must be a template volid like local:vztmpl/<file>"),
         cores: z.number().int().min(1, "must be ≥ 1").max(8192).default(1),
         memory: z.number().int().min(16, "must be ≥ 16 MiB").default(512),
         swap: z.number().int().min(0, "must be ≥ 0").default(512),
@@ -90,10 +102,15 @@ export const lxcSchema = z
             .default({}),
         unprivileged: z.boolean().default(true),
         onboot: z.boolean().default(true),
-        startup: z.string().regex(/^(order=\d+|up=\d+|down=\d+)(,(order=\d+|up=\d+|down=\d+))*$/, "must be like order=1,up=30").optional(),
+        startup: z
+            .string()
+            .regex(/^(order=\d+|up=\d+|down=\d+)(,(order=\d+|up=\d+|down=\d+))*$/, "must be like order=1,up=30")
+            .optional(),
         nameserver: z.string().optional(),
         searchdomain: z.string().optional(),
-        tags: z.array(z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9_\-+.]*$/, "must be a PVE tag ([a-z0-9_][a-z0-9_-+.]*)")).default([]),
+        tags: z
+            .array(z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9_\-+.]*$/, "must be a PVE tag ([a-z0-9_][a-z0-9_-+.]*)"))
+            .default([]),
         description: z.string().max(8192).optional(),
         rootPassword: z.string().min(5, "must be at least 5 characters (PVE's rule)").optional(),
         sshPublicKeys: z.string().optional(),
@@ -106,9 +123,15 @@ export const lxcSchema = z
     .superRefine((v, ctx) => {
         const names = new Set<string>();
         v.networks.forEach((n, i) => {
-            if (names.has(n.name)) ctx.addIssue({ code: "custom", path: ["networks", i, "name"], message: `duplicate interface name ${n.name}` });
+            if (names.has(n.name))
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["networks", i, "name"],
+                    message: `duplicate interface name ${n.name}`,
+                });
             names.add(n.name);
-            if (n.gw && !/\//.test(n.ip)) ctx.addIssue({ code: "custom", path: ["networks", i, "gw"], message: "a gateway needs a static ip" });
+            if (n.gw && !/\//.test(n.ip))
+                ctx.addIssue({ code: "custom", path: ["networks", i, "gw"], message: "a gateway needs a static ip" });
         });
     });
 export type LxcInputs = z.output<typeof lxcSchema>;
@@ -116,7 +139,12 @@ export type LxcInputs = z.output<typeof lxcSchema>;
 export const templateSchema = z.object({
     node: nodeName,
     storage: storageId.default("local"),
-    template: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._+-]*\.tar\.(gz|xz|zst)$/, "must be a template file name like debian-13-standard_13.1-2_amd64.tar.zst"),
+    template: z
+        .string()
+        .regex(
+            /^[a-zA-Z0-9][a-zA-Z0-9._+-]*\.tar\.(gz|xz|zst)$/,
+            "must be a template file name like debian-13-standard_13.1-2_amd64.tar.zst",
+        ),
     retainOnDelete: z.boolean().default(true),
 });
 export type TemplateInputs = z.output<typeof templateSchema>;
@@ -174,7 +202,10 @@ export const aclSchema = z
         path: z.string().regex(/^\/[A-Za-z0-9.\-_/]*$/, "must be an ACL path like / or /vms/100"),
         roleId: z.string().min(1),
         userId: userId.optional(),
-        tokenId: z.string().regex(/^[^\s:/@]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$/, "must be name@realm!tokenid").optional(),
+        tokenId: z
+            .string()
+            .regex(/^[^\s:/@]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$/, "must be name@realm!tokenid")
+            .optional(),
         propagate: z.boolean().default(true),
     })
     .refine((a) => (a.userId === undefined) !== (a.tokenId === undefined), {
@@ -185,7 +216,9 @@ export type AclInputs = z.output<typeof aclSchema>;
 
 export const apiTokenSchema = z.object({
     userId,
-    tokenName: z.string().regex(/^[A-Za-z][A-Za-z0-9.\-_]+$/, "must match PVE's token id pattern [A-Za-z][A-Za-z0-9.-_]+"),
+    tokenName: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9.\-_]+$/, "must match PVE's token id pattern [A-Za-z][A-Za-z0-9.-_]+"),
     privsep: z.boolean().default(true),
     comment: z.string().optional(),
     expire: z.number().int().min(0).default(0),

@@ -47,12 +47,12 @@ export function prepareWorkDir(dir: string): void {
     // The dynamic-provider host starts in this directory and resolves our provider runtime from here.
     if (!fs.existsSync(nm)) fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), nm, "dir");
     const pkg = path.join(dir, "package.json");
-    if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, JSON.stringify({ name: "proxmox-homelab-stack", private: true }) + "\n");
+    if (!fs.existsSync(pkg))
+        fs.writeFileSync(pkg, JSON.stringify({ name: "proxmox-homelab-stack", private: true }) + "\n");
 }
 
 function defaultProgram(): auto.PulumiFn {
     return async () => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const main = require(path.join(REPO_ROOT, "index.ts")) as () => Promise<Record<string, unknown>>;
         return main();
     };

@@ -15,11 +15,8 @@ import { providerFor, ResourceKind } from "../../providers/provider";
 import { startSimulator } from "../pve-sim";
 import { simulatorStackConfig } from "../engine/sim-config";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { serializeFunction } = require("@pulumi/pulumi/runtime/closure/serializeClosure");
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -52,6 +49,11 @@ function startHost(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port:
 }
 
 type Props = Record<string, unknown>;
+
+/** protobuf Struct of plain JSON-like props (the wire form the engine uses). */
+function toStruct(p: Props): Struct {
+    return Struct.fromJavaScript(p as Parameters<typeof Struct.fromJavaScript>[0]);
+}
 
 function unary<T>(client: grpc.Client, method: string, req: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
@@ -111,7 +113,7 @@ describe("provider serialization (fresh plain-node dynamic-provider host)", func
             const check = new provproto.CheckRequest();
             check.setUrn(urn);
             check.setOlds(Struct.fromJavaScript({}));
-            check.setNews(Struct.fromJavaScript(news));
+            check.setNews(toStruct(news));
             const checked = await unary<{ getInputs(): Struct; getFailuresList(): unknown[] }>(client, "check", check);
             assert.equal(checked.getFailuresList().length, 0);
             const inputs = checked.getInputs().toJavaScript() as Props;
@@ -119,7 +121,7 @@ describe("provider serialization (fresh plain-node dynamic-provider host)", func
 
             const create = new provproto.CreateRequest();
             create.setUrn(urn);
-            create.setProperties(Struct.fromJavaScript(inputs));
+            create.setProperties(toStruct(inputs));
             const created = await unary<{ getId(): string; getProperties(): Struct }>(client, "create", create);
             const outs = created.getProperties().toJavaScript() as Props;
             assert.equal(outs.sha256, createHash("sha256").update("hello from a fresh host\n").digest("hex"));
@@ -129,15 +131,15 @@ describe("provider serialization (fresh plain-node dynamic-provider host)", func
             const diff = new provproto.DiffRequest();
             diff.setId(created.getId());
             diff.setUrn(urn);
-            diff.setOlds(Struct.fromJavaScript(outs));
-            diff.setNews(Struct.fromJavaScript(inputs));
+            diff.setOlds(toStruct(outs));
+            diff.setNews(toStruct(inputs));
             const d = await unary<{ getChanges(): number }>(client, "diff", diff);
             assert.equal(d.getChanges(), provproto.DiffResponse.DiffChanges.DIFF_NONE);
 
             const read = new provproto.ReadRequest();
             read.setId(created.getId());
             read.setUrn(urn);
-            read.setProperties(Struct.fromJavaScript(outs));
+            read.setProperties(toStruct(outs));
             const r = await unary<{ getId(): string; getProperties(): Struct }>(client, "read", read);
             assert.equal((r.getProperties().toJavaScript() as Props).sha256, outs.sha256);
 
@@ -172,7 +174,10 @@ describe("provider serialization (fresh plain-node dynamic-provider host)", func
             const eOuts = eCreated.getProperties().toJavaScript() as Props;
             assert.equal(eOuts.exitCode, 0);
             assert.equal(String(eOuts.stdout).split(" ")[0], createHash("sha256").update(secret).digest("hex"));
-            assert.ok(!JSON.stringify(sim.sshJournal).includes(secret), "the secret never appears in a journaled command");
+            assert.ok(
+                !JSON.stringify(sim.sshJournal).includes(secret),
+                "the secret never appears in a journaled command",
+            );
         } finally {
             client.close();
             child.kill();

@@ -1,0 +1,3 @@
+export * from "./args";
+export * from "./ProximityAppliance";
+export * from "./render/index";

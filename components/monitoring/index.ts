@@ -1,0 +1,3 @@
+export * from "./MonitoringLxc";
+export * from "./args";
+export * as render from "./render";

@@ -1,0 +1,3 @@
+export * from "./args";
+export * from "./NetboxStack";
+export * as render from "./render/index";
