@@ -11,6 +11,8 @@ export interface HandlerSpec<S extends z.ZodType> {
     diff: DiffSpec;
     /** Extra validation that needs the old inputs (e.g. refusing a disk shrink). */
     checkTransition?(olds: Outs, news: z.output<S>): { property: string; reason: string }[];
+    /** Replacements a key-level rule cannot express (e.g. only a nested field of an input replaces). */
+    extraReplaces?(olds: Outs, news: Outs): string[];
     /** Adjusts news before diffing (e.g. keys that are create-only are copied from olds). */
     prepareDiff?(olds: Outs, news: Outs): Outs;
     create(inputs: z.output<S>): Promise<{ id: string; outs: Outs }>;
@@ -62,7 +64,12 @@ export function defineHandler<S extends z.ZodType>(spec: HandlerSpec<S>): Resour
         async diff(_id, olds, news) {
             const n = spec.prepareDiff ? spec.prepareDiff(olds, stripInternal(news)) : stripInternal(news);
             const r = diffKeys(olds, n, spec.diff);
-            return { changes: r.changes, replaces: r.replaces, deleteBeforeReplace: r.deleteBeforeReplace };
+            const replaces = [...new Set([...r.replaces, ...(spec.extraReplaces?.(olds, n) ?? [])])];
+            return {
+                changes: r.changes || replaces.length > 0,
+                replaces,
+                deleteBeforeReplace: replaces.length > 0 && spec.diff.deleteBeforeReplace,
+            };
         },
         async create(inputs) {
             const parsed = parseKnown(spec.kind, spec.schema, inputs);
