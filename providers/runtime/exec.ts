@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { runScript, isSshErrorCode } from "../ssh";
 import { sshTarget } from "./context";
 import { defineHandler } from "./define";
+import { canonical } from "./diff";
 import { ExecInputs, execSchema } from "./schemas";
 
 /** The last `limit` characters of a stream, as text. */
@@ -92,7 +93,8 @@ defineHandler({
         return { id, props };
     },
     async update(_id, olds, news) {
-        const rerun = RERUN_KEYS.some((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
+        // Key order is not a change: `{A, B}` and `{B, A}` are the same environment (diff compares the same way).
+        const rerun = RERUN_KEYS.some((k) => canonical(olds[k] ?? null) !== canonical(news[k] ?? null));
         if (!rerun) return { ...olds, ...news };
         return run(news, news.update ?? news.create, "update");
     },

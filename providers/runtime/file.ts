@@ -13,14 +13,34 @@ function where(i: { node: string; vmid?: number; path: string }): string {
     return i.vmid === undefined ? `${i.path} on node ${i.node}` : `${i.path} in CT ${i.vmid}`;
 }
 
-/** Turns "container not running" into the message a user can act on. */
+/** Turns "container not running" and a lost connection into messages a user can act on. */
 function explain(err: unknown, i: FileInputs, verb: string): Error {
     if (isSshErrorCode(err, "CT_NOT_RUNNING")) {
         return new Error(
             `cannot ${verb} ${where(i)}: CT ${i.vmid} is not running (pct needs a running container; set started: true or start it)`,
         );
     }
+    if (isSshErrorCode(err, "SSH_CONNECTION_DROPPED")) {
+        return new Error(
+            `cannot ${verb} ${where(i)}: the SSH connection dropped twice (${(err as Error).message}); the file ` +
+                "holds either its old or its new content, never a part (it is replaced with one rename)",
+            { cause: err },
+        );
+    }
     return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Writing (temp file + rename), reading and removing are all idempotent, so a connection that dropped mid-way is
+ * retried once instead of failing the whole deployment.
+ */
+async function retryDropped<T>(op: () => Promise<T>): Promise<T> {
+    try {
+        return await op();
+    } catch (err) {
+        if (!isSshErrorCode(err, "SSH_CONNECTION_DROPPED")) throw err;
+        return op();
+    }
 }
 
 /** What state keeps: never the content itself, its sha256 instead. */
@@ -44,14 +64,16 @@ function normaliseMode(mode: string): string {
 
 async function write(i: FileInputs): Promise<Record<string, unknown>> {
     try {
-        const r = await writeFileAtomic(sshTarget(), {
-            vmid: i.vmid,
-            path: i.path,
-            content: i.content,
-            mode: normaliseMode(i.mode),
-            owner: i.owner,
-            group: i.group ?? i.owner,
-        });
+        const r = await retryDropped(() =>
+            writeFileAtomic(sshTarget(), {
+                vmid: i.vmid,
+                path: i.path,
+                content: i.content,
+                mode: normaliseMode(i.mode),
+                owner: i.owner,
+                group: i.group ?? i.owner,
+            }),
+        );
         return outputs(i, r);
     } catch (err) {
         throw explain(err, i, "write");
@@ -86,7 +108,7 @@ defineHandler({
         const path = String(props.path);
         let info;
         try {
-            info = await readFileInfo(sshTarget(), { vmid, path });
+            info = await retryDropped(() => readFileInfo(sshTarget(), { vmid, path }));
         } catch (err) {
             // The container is gone: so is the file.
             if (isSshErrorCode(err, "CT_NOT_FOUND")) return undefined;
@@ -114,7 +136,7 @@ defineHandler({
         if (props.retainOnDelete === true) return;
         const vmid = typeof props.vmid === "number" ? props.vmid : undefined;
         try {
-            await removeFile(sshTarget(), { vmid, path: String(props.path) });
+            await retryDropped(() => removeFile(sshTarget(), { vmid, path: String(props.path) }));
         } catch (err) {
             if (isSshErrorCode(err, "CT_NOT_FOUND")) return;
             // A stopped container's files cannot be reached with pct; it is almost always being destroyed
