@@ -27,11 +27,17 @@ export function checkInputs<S extends z.ZodType>(
     if (r.success) return { failures: [], parsed: r.data };
     const failures = r.error.issues
         .filter((i) => !isUnder(i.path, unknowns))
-        .map((i) => ({ property: i.path.map(String).join(".") || "(inputs)", reason: i.message }));
+        .map((i) => ({ property: i.path.map(String).join(".") || "(inputs)", reason: reasonOf(i) }));
     return { failures };
 }
 
 /** Turns failures into one error message naming every field and rule. */
 export function failuresMessage(kind: string, failures: CheckFailure[]): string {
     return `invalid ${kind} inputs:\n${failures.map((f) => `  - ${f.property}: ${f.reason}`).join("\n")}`;
+}
+
+/** An issue's rule; for a bad record key, the key schema's own message rather than zod's generic one. */
+function reasonOf(issue: z.core.$ZodIssue): string {
+    if (issue.code === "invalid_key" && issue.issues.length > 0) return `key ${issue.issues[0].message}`;
+    return issue.message;
 }
