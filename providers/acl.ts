@@ -19,6 +19,15 @@ export class Acl extends pulumi.dynamic.Resource {
     public readonly roleId!: pulumi.Output<string>;
 
     constructor(name: string, args: AclArgs, opts?: pulumi.CustomResourceOptions) {
-        super(providerFor("acl"), name, { ...args }, opts, DYNAMIC_MODULE, "Acl");
+        // A forced replace (`up --replace`, a rename without alias) re-grants the same binding; deleting the old
+        // one afterwards would then revoke the new grant. Delete first.
+        super(
+            providerFor("acl"),
+            name,
+            { ...args },
+            pulumi.mergeOptions({ deleteBeforeReplace: true }, opts),
+            DYNAMIC_MODULE,
+            "Acl",
+        );
     }
 }

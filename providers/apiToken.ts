@@ -5,7 +5,7 @@ import { DYNAMIC_MODULE, providerFor } from "./provider";
 export interface ApiTokenArgs {
     /** Owner, `name@realm`. Changing it replaces the token. */
     userId: pulumi.Input<string>;
-    /** Token id (`[A-Za-z][A-Za-z0-9._-]*`). Changing it replaces the token. */
+    /** Token id (`[A-Za-z][A-Za-z0-9._-]+`, at least 2 characters). Changing it replaces the token. */
     tokenName: pulumi.Input<string>;
     /** Privilege separation: the token's rights are its own ACLs ∩ the user's. Default true. */
     privsep?: pulumi.Input<boolean>;

@@ -36,24 +36,65 @@ const absPath = z
 const octalMode = z.string().regex(/^0?[0-7]{3,4}$/, "must be an octal mode like 0644");
 const posixName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}\$?$/, "must be a user/group name like root or www-data");
 
-export const bridgeSchema = z.object({
-    node: nodeName,
-    name: z
-        .string()
-        .regex(/^[a-z][a-z0-9_]{1,20}$/, "must match PVE's iface pattern ^[a-z][a-z0-9_]{1,20}$ (e.g. vmbr1)"),
-    cidr: ipv4Cidr.optional(),
-    gateway: ipv4.optional(),
-    ports: z.array(z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "must be an interface name")).default([]),
-    vlanAware: z.boolean().default(false),
-    vids: z
-        .string()
-        .regex(/^\d+(-\d+)?( \d+(-\d+)?)*$/, "must be VLAN ids like '2-4094' or '10 20'")
-        .optional(),
-    mtu: z.number().int().min(1280, "must be ≥ 1280").max(65520, "must be ≤ 65520").optional(),
-    autostart: z.boolean().default(true),
-    comments: z.string().max(4096).optional(),
-    applyUnrelatedPendingChanges: z.boolean().default(false),
-});
+/** `a.b.c.d` as a 32-bit number. */
+function ipv4Number(ip: string): number {
+    return ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+export const bridgeSchema = z
+    .object({
+        node: nodeName,
+        name: z
+            .string()
+            .regex(/^[a-z][a-z0-9_]{1,20}$/, "must match PVE's iface pattern ^[a-z][a-z0-9_]{1,20}$ (e.g. vmbr1)"),
+        cidr: ipv4Cidr.optional(),
+        gateway: ipv4.optional(),
+        ports: z.array(z.string().regex(/^[a-zA-Z0-9_.:-]+$/, "must be an interface name")).default([]),
+        vlanAware: z.boolean().default(false),
+        vids: z
+            .string()
+            .regex(/^\d+(-\d+)?( \d+(-\d+)?)*$/, "must be VLAN ids like '2-4094' or '10 20'")
+            .optional(),
+        mtu: z
+            .number({ message: "must be a number" })
+            .int("must be an integer")
+            .min(1280, "must be ≥ 1280")
+            .max(65520, "must be ≤ 65520")
+            .optional(),
+        autostart: z.boolean().default(true),
+        comments: z.string().max(4096, "must be at most 4096 characters").optional(),
+        applyUnrelatedPendingChanges: z.boolean().default(false),
+    })
+    .superRefine((b, ctx) => {
+        // PVE writes bridge-vids only for a VLAN-aware bridge: anything else would be silently dropped.
+        if (b.vids !== undefined && !b.vlanAware) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["vids"],
+                message: "only applies to a VLAN-aware bridge (set vlanAware: true)",
+            });
+        }
+        // Only when both are valid addresses: format problems (or preview's unknowns) are reported elsewhere.
+        if (b.gateway === undefined || !ipv4.safeParse(b.gateway).success) return;
+        if (b.cidr === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["gateway"],
+                message: "needs cidr: the bridge must have an address in the gateway's subnet",
+            });
+            return;
+        }
+        if (!ipv4Cidr.safeParse(b.cidr).success) return;
+        const [address, bits] = b.cidr.split("/");
+        const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
+        if ((ipv4Number(address) & mask) >>> 0 !== (ipv4Number(b.gateway) & mask) >>> 0) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["gateway"],
+                message: `must lie in the subnet of cidr ${b.cidr}, got ${b.gateway}`,
+            });
+        }
+    });
 export type BridgeInputs = z.output<typeof bridgeSchema>;
 
 export const lxcNetworkSchema = z.object({

@@ -70,7 +70,8 @@ export function compileRoutes(schema: ApiSchema): Route[] {
                 const param = /^\{(.+)\}$/.exec(part);
                 if (!param) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
                 pathParams.push(param[1]);
-                return "([^/]+)";
+                // Volume ids contain '/' (`local:vztmpl/<file>`) and PVE takes them unencoded in the path too.
+                return param[1] === "volume" ? "(.+)" : "([^/]+)";
             })
             .join("/");
         for (const [method, info] of Object.entries(methods)) {

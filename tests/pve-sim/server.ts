@@ -200,7 +200,8 @@ export async function startHttpsServer(opts: ServerOptions): Promise<RunningServ
             seq: requestLog.nextSeq(),
             time: new Date().toISOString(),
             method,
-            path,
+            // Relative to /api2/json as documented, also for requests a fault answers before routing.
+            path: path.replace(/^\/api2\/+json(?=\/)/, ""),
             params: {},
             status: 0,
         };

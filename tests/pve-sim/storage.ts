@@ -143,9 +143,29 @@ function downloadTemplate({ sim, user, params }: HandlerContext): string {
     }).upid;
 }
 
+/**
+ * `DELETE .../content/{volume}` (pve-storage API2/Storage/Content.pm delete): Datastore.Allocate on the
+ * storage, then an `imgdel` worker whose id is the storage id.
+ */
+function deleteVolume({ sim, user, params }: HandlerContext): string {
+    const volid = params.volume.includes(":") ? params.volume : `${params.storage}:${params.volume}`;
+    const storeid = volid.slice(0, volid.indexOf(":"));
+    if (params.storage !== undefined && params.storage !== storeid) {
+        throw fail(`storage ID mismatch (${params.storage} != ${storeid})`);
+    }
+    const storage = storageConfig(sim, storeid);
+    sim.access.check(user, `/storage/${storeid}`, ["Datastore.Allocate"]);
+    if (!storage.volumes.has(volid)) throw fail(`volume '${volid}' does not exist`);
+    return sim.tasks.start("imgdel", storeid, user, async (task) => {
+        storage.volumes.delete(volid);
+        task.log(`Removed volume '${volid}'`);
+    }).upid;
+}
+
 export function registerStorage(table: HandlerTable): void {
     table.on("GET", "/nodes/{node}/storage/{storage}/content", listContent);
     table.on("POST", "/nodes/{node}/storage/{storage}/content", allocateVolume);
+    table.on("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}", deleteVolume);
     table.on("GET", "/nodes/{node}/aplinfo", aplinfo);
     table.on("POST", "/nodes/{node}/aplinfo", downloadTemplate);
 }

@@ -4,6 +4,7 @@ import type { PveClient } from "../client";
 import { apiPath } from "../form";
 import { upidSchema } from "../tasks";
 import { pveInt, TaskStartOptions, verifyByTask } from "./common";
+import type { VerifyOutcome } from "../retry";
 
 const contentSchema = z.array(
     z.looseObject({
@@ -70,5 +71,28 @@ export function downloadTemplate(
 ): Promise<string> {
     return client.post(apiPath`/nodes/${node}/aplinfo`, { storage, template }, upidSchema, {
         verify: opts.verify ?? verifyByTask(client, node, "download", template),
+    });
+}
+
+/**
+ * `DELETE /nodes/{node}/storage/{storage}/content/{volume}` → UPID of the `imgdel` task (its id is the storage
+ * id), or undefined when there is no task to wait for. Needs Datastore.Allocate on the storage. Not blindly
+ * repeated (a resend after an unnoticed success fails, the volume being gone): a lost answer is settled by
+ * listing the storage.
+ */
+export function deleteStorageVolume(
+    client: PveClient,
+    node: string,
+    storage: string,
+    volid: string,
+): Promise<string | undefined> {
+    const verify = async (): Promise<VerifyOutcome<string | undefined>> => {
+        const content = await listStorageContent(client, node, storage);
+        return content.some((v) => v.volid === volid) ? { tookEffect: false } : { tookEffect: true, result: undefined };
+    };
+    const schema = z.union([upidSchema, z.null()]).transform((v) => v ?? undefined);
+    return client.delete(apiPath`/nodes/${node}/storage/${storage}/content/${volid}`, undefined, schema, {
+        idempotent: false,
+        verify,
     });
 }
