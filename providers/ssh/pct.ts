@@ -160,7 +160,8 @@ export function buildScriptInput(opts: Pick<RunScriptOptions, "script" | "env" |
     }
     // printf's stderr is dropped: its only possible error is EPIPE when the script does not read its stdin.
     return Buffer.concat([
-        Buffer.from(lines.join("") + "{ printf ", "utf8"),
+        // `--`: content starting with `-` (every PEM) is otherwise an option to dash's printf.
+        Buffer.from(lines.join("") + "{ printf -- ", "utf8"),
         printfQuote(stdin),
         Buffer.from(`; } 2>/dev/null | ${run}\n`, "utf8"),
     ]);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import {
     lstatSync,
     mkdirSync,
@@ -57,8 +58,18 @@ describe("buildScriptInput", () => {
 
     it("pipes stdin from a printf of its exact bytes", () => {
         const text = buildScriptInput({ script: "cat", stdin: "a%b\\c'd\0e" }).toString();
-        assert.equal(text, "{ printf 'a%%b\\\\c\\047d\\000e'; } 2>/dev/null | /bin/sh -c 'cat' sh\n");
+        assert.equal(text, "{ printf -- 'a%%b\\\\c\\047d\\000e'; } 2>/dev/null | /bin/sh -c 'cat' sh\n");
     });
+
+    for (const shell of ["dash", "busybox sh"]) {
+        it(`delivers stdin that starts with '-' (a PEM) unchanged under ${shell}`, () => {
+            const pem = "-----BEGIN CERTIFICATE-----\nMIIB%x\\y\n-----END CERTIFICATE-----\n";
+            const input = buildScriptInput({ script: "cat", stdin: pem });
+            const [cmd, ...args] = shell.split(" ");
+            const out = execFileSync(cmd, [...args, "-s"], { input });
+            assert.equal(out.toString(), pem);
+        });
+    }
 
     it("starts a probe's input with the read-only marker the simulator's journal looks for", () => {
         const text = buildScriptInput({ script: "cat /x", readOnly: true }).toString();
