@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { ensureEngine, REPO_ROOT } from "./engine";
 import { createEngineStack, prepareWorkDir } from "../tests/engine/harness";
 import { startSimulator } from "../tests/pve-sim";
+import { prepareSimulatorForStack } from "../tests/engine/dev-stack";
 import { simulatorStackConfig } from "../tests/engine/sim-config";
 
 const DEMO_DIR = path.join(REPO_ROOT, ".demo");
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     console.log("Starting the bundled Proxmox VE simulator (state in .demo/sim)...");
     const sim = await startSimulator({ stateDir: path.join(DEMO_DIR, "sim") });
     console.log(`  API ${sim.url}  node ${sim.node}  SSH ${sim.ssh.host}:${sim.ssh.port}`);
+    // The simulator has no network: the files the stack fetches with curl are served from its backend.
+    await prepareSimulatorForStack(sim, path.join(REPO_ROOT, "Pulumi.dev.yaml"));
     if (!realPlugins) {
         console.log(
             "Using the offline stand-ins for the random and tls plugins (tests/plugins); --real-plugins uses installed ones.",

@@ -112,6 +112,9 @@ defineHandler({
         } catch (err) {
             // The container is gone: so is the file.
             if (isSshErrorCode(err, "CT_NOT_FOUND")) return undefined;
+            // A stopped container's files cannot be read with pct: keep what was recorded, so a refresh still
+            // works and shows the container's own drift (stopped); the next up starts it and reads again.
+            if (isSshErrorCode(err, "CT_NOT_RUNNING")) return { id, props };
             throw err;
         }
         if (!info) return undefined;
