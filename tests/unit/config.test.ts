@@ -724,9 +724,10 @@ describe("stack files", () => {
         assert.equal(c.storage, "local-zfs");
         assert.equal(c.templateStorage, "local");
         assert.equal(c.node, "pve");
-        // Grafana's key would be a download; the NetBox release is the one file a simulator run registers.
+        // The files a simulator run registers before deploying (tests/engine/dev-stack.ts).
         assert.deepEqual(curlDownloads(c), [
             "https://github.com/netbox-community/netbox/archive/refs/tags/v4.4.7.tar.gz",
+            "https://apt.grafana.com/gpg.key",
         ]);
     });
 
@@ -941,6 +942,9 @@ describe("the program (index.ts) under mocks", function () {
             "applianceLanCidr",
             "applianceLanGateway",
             "applianceWanAddress",
+            "grafanaAdminPassword",
+            "grafanaAdminUser",
+            "grafanaUrl",
             "homelabCaCertPem",
             "monitoringAddress",
             "monitoringBasicAuthPassword",
@@ -956,6 +960,7 @@ describe("the program (index.ts) under mocks", function () {
         for (const [k, o] of Object.entries(outputs)) if (await pulumi.isSecret(o)) secret.push(k);
         assert.deepEqual(secret.sort(), [
             "applianceCockpitPassword",
+            "grafanaAdminPassword",
             "monitoringBasicAuthPassword",
             "netboxAdminPassword",
         ]);
