@@ -26,9 +26,16 @@ async function main(): Promise<void> {
     prepareWorkDir(workDir);
     fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), path.join(workDir, "Pulumi.dev.yaml"));
 
-    await ensureEngine((line) => console.log(line));
+    const engine = await ensureEngine((line) => console.log(line));
     console.log("Starting the bundled Proxmox VE simulator (state in .demo/sim)...");
-    const sim = await startSimulator({ stateDir: path.join(DEMO_DIR, "sim") });
+    // Fixed ports across runs: the engine records the provider configuration (endpoint, SSH port) in state and
+    // `--destroy`, which does not run the program, connects with what was recorded.
+    const portsFile = path.join(DEMO_DIR, "ports.json");
+    const saved = fs.existsSync(portsFile)
+        ? (JSON.parse(fs.readFileSync(portsFile, "utf8")) as { api: number; ssh: number })
+        : undefined;
+    const sim = await startSimulator({ stateDir: path.join(DEMO_DIR, "sim"), port: saved?.api, sshPort: saved?.ssh });
+    fs.writeFileSync(portsFile, JSON.stringify({ api: Number(new URL(sim.url).port), ssh: sim.ssh.port }) + "\n");
     console.log(`  API ${sim.url}  node ${sim.node}  SSH ${sim.ssh.host}:${sim.ssh.port}`);
     // The simulator has no network: the files the stack fetches with curl are served from its backend.
     await prepareSimulatorForStack(sim, path.join(REPO_ROOT, "Pulumi.dev.yaml"));
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
                 "",
                 "Admin passwords are secret outputs. To see them:",
                 `  PULUMI_CONFIG_PASSPHRASE=proxmox-homelab-test-passphrase PULUMI_BACKEND_URL=file://${workDir}/.state \\`,
-                `  PULUMI_HOME=${workDir}/.pulumi-home <pulumi> stack output --show-secrets -C ${workDir} -s dev`,
+                `  PULUMI_HOME=${workDir}/.pulumi-home ${engine.pulumi} stack output --show-secrets -C ${workDir} -s dev`,
                 "  (or: npm run demo -- --show-secrets)",
                 "Tear down: npm run demo -- --destroy",
             ].join("\n"),

@@ -178,10 +178,11 @@ export class AccessControl {
     createToken(
         userid: string,
         tokenid: string,
-        opts: { privsep?: boolean; expire?: number; comment?: string } = {},
+        opts: { privsep?: boolean; expire?: number; comment?: string; secret?: string } = {},
     ): string {
         const user = this.checkUserExist(userid);
-        const secret = randomUUID();
+        // `secret`: only for the simulator's own seeding (a standalone simulator keeps its token across restarts).
+        const secret = opts.secret ?? randomUUID();
         const record: TokenRecord = {
             privsep: opts.privsep ?? true,
             expire: opts.expire ?? 0,

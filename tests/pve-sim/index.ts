@@ -126,6 +126,14 @@ async function nodeCertificate(node: string, stateDir: string | undefined): Prom
     return tls;
 }
 
+/** root@pam's password and the root@pam!sim token secret a previous run in `stateDir` used. */
+function seedCredentials(stateDir: string | undefined): { rootPassword: string; tokenSecret: string } | undefined {
+    if (stateDir === undefined) return undefined;
+    const file = join(stateDir, "credentials.json");
+    if (!existsSync(file)) return undefined;
+    return JSON.parse(readFileSync(file, "utf8")) as { rootPassword: string; tokenSecret: string };
+}
+
 async function defaultBackend(stateDir: string | undefined): Promise<ContainerBackend> {
     const { ChrootBackend } = await import("./chroot-backend");
     return new ChrootBackend(stateDir === undefined ? {} : { stateDir: join(stateDir, "backend") });
@@ -154,10 +162,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     seedNetwork(sim, bridge);
     await backend.applyBridges([{ name: bridge.name, cidr: bridge.cidr }]);
 
-    const rootPassword = opts.rootPassword ?? randomBytes(18).toString("base64url");
+    // With a stateDir the credentials survive a restart (a stack's recorded provider config still works).
+    const saved = seedCredentials(opts.stateDir);
+    const rootPassword = opts.rootPassword ?? saved?.rootPassword ?? randomBytes(18).toString("base64url");
     sim.access.addUser("root@pam", { email: "root@localhost" });
     sim.access.setPassword("root@pam", rootPassword);
-    const tokenSecret = sim.access.createToken("root@pam", "sim", { privsep: false, comment: "pve-sim" });
+    const tokenSecret = sim.access.createToken("root@pam", "sim", {
+        privsep: false,
+        comment: "pve-sim",
+        secret: saved?.tokenSecret,
+    });
+    if (opts.stateDir !== undefined) {
+        mkdirSync(opts.stateDir, { recursive: true });
+        writeFileSync(join(opts.stateDir, "credentials.json"), JSON.stringify({ rootPassword, tokenSecret }) + "\n", {
+            mode: 0o600,
+        });
+    }
 
     let saver: StateSaver | undefined;
     if (opts.stateDir !== undefined) {
