@@ -78,7 +78,12 @@ export class ProximityAppliance extends pulumi.ComponentResource {
 
         this.bridge = new Bridge(
             `${name}-lan`,
-            { node, name: cfg.lanBridge, autostart: true, comments: `Proximity app LAN ${cfg.lan.cidr} (${name})` },
+            {
+                node,
+                name: cfg.lanBridge,
+                autostart: true,
+                comments: cfg.lanBridgeComments ?? `Proximity app LAN ${cfg.lan.cidr} (${name})`,
+            },
             { parent: this },
         );
 

@@ -106,6 +106,8 @@ export interface ProximityApplianceArgs {
      * document's `proximity-lan` is not a name PVE's network API accepts (`pve-iface` allows letters, digits, `_`).
      */
     lanBridge?: string;
+    /** Comment stored with the app LAN bridge on the node. Default `Proximity app LAN <cidr> (<component name>)`. */
+    lanBridgeComments?: string;
     /** App LAN subnet. Default `10.20.0.0/24`. */
     lanCidr?: string;
     /** The appliance's address on the app LAN: gateway, DNS and DHCP server. Default: the first host, `10.20.0.1`. */
@@ -179,6 +181,8 @@ export interface ResolvedAppliance {
     diskGiB: number;
     wanBridge: string;
     lanBridge: string;
+    /** Undefined: the component's default text. */
+    lanBridgeComments?: string;
     lan: {
         /** `10.20.0.0/24`. */
         cidr: string;
@@ -322,6 +326,7 @@ const argsSchema = z.strictObject({
     diskGiB: int(" GiB", 1, 131072).optional(),
     wanBridge: ifaceName.optional(),
     lanBridge: ifaceName.optional(),
+    lanBridgeComments: z.string().max(4096, "must be at most 4096 characters").optional(),
     lanCidr: cidr.optional(),
     lanGateway: ipv4.optional(),
     dhcpRange: z.strictObject({ start: ipv4, end: ipv4 }).optional(),
@@ -595,6 +600,7 @@ export function resolveApplianceArgs(name: string, args: ProximityApplianceArgs)
         diskGiB: a.diskGiB ?? APPLIANCE_DEFAULTS.diskGiB,
         wanBridge,
         lanBridge,
+        lanBridgeComments: a.lanBridgeComments,
         lan: {
             cidr: formatCidr(subnet),
             prefix: subnet.prefix,
