@@ -164,6 +164,9 @@ export function renderBootstrapScript(
     if (args.os === "debian") {
         lines.push(
             "export DEBIAN_FRONTEND=noninteractive",
+            // Finish a dpkg run an earlier, interrupted deploy left half-way (a dropped SSH session kills apt-get);
+            // apt refuses to install anything until this is done. A no-op otherwise.
+            "dpkg --configure -a",
             "apt-get update -q",
             `apt-get install -y -q --no-install-recommends ${unique.join(" ")}`,
         );

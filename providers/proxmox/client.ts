@@ -28,6 +28,7 @@ import {
     systemClock,
     VerifyOutcome,
 } from "./retry";
+import { isUpid, rememberTask } from "./tasks";
 import { ConnectPhaseError, PveAgent, warnInsecureOnce } from "./tls";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -229,7 +230,7 @@ export class PveClient {
             const auth = opts.anonymous ? { headers: {}, generation: 0 } : await this.auth.headersFor(method);
             try {
                 const raw = await this.send(method, path, opts.params, auth.headers, idempotent, opts.timeoutMs);
-                return this.parse(method, path, raw, opts);
+                return noteTask(this.parse(method, path, raw, opts));
             } catch (caught) {
                 const err = caught instanceof Error ? caught : new Error(String(caught));
                 if (
@@ -261,7 +262,7 @@ export class PveClient {
                             verifyErr instanceof Error ? verifyErr : new Error(String(verifyErr)),
                         );
                     }
-                    if (outcome.tookEffect) return { data: outcome.result, extra: {} };
+                    if (outcome.tookEffect) return noteTask({ data: outcome.result, extra: {} });
                 }
                 if (attempt >= policy.maxAttempts) throw err;
                 const delay = backoffDelay(attempt, policy, this.random);
@@ -422,6 +423,12 @@ export class PveClient {
 
 /** Options of a write call (`post`/`put`/`delete`). */
 export type WriteOptions<T> = Pick<RequestOptions<T>, "idempotent" | "verify" | "retry" | "timeoutMs">;
+
+/** Task ids this process is handed are remembered, so a later lost request never takes them for its own. */
+function noteTask<T>(envelope: PveEnvelope<T>): PveEnvelope<T> {
+    if (typeof envelope.data === "string" && isUpid(envelope.data)) rememberTask(envelope.data);
+    return envelope;
+}
 
 function parseJson(text: string): unknown {
     if (text.trim() === "") return undefined;

@@ -45,6 +45,25 @@ export function parseUpid(upid: string): Upid {
     };
 }
 
+/**
+ * UPIDs this process has been handed as answers (or settled a lost answer to): none of them can be the task a
+ * later lost request started, however recent it is. Without this, a vmid created, destroyed and created again
+ * (or a CT started, stopped and started again) within the lookup's clock-skew window would have the first
+ * task taken for the lost one. Bounded; the oldest are forgotten first.
+ */
+const seenTasks = new Set<string>();
+const MAX_SEEN_TASKS = 10_000;
+
+export function rememberTask(upid: string): void {
+    seenTasks.delete(upid);
+    seenTasks.add(upid);
+    if (seenTasks.size > MAX_SEEN_TASKS) seenTasks.delete(seenTasks.values().next().value as string);
+}
+
+export function isRememberedTask(upid: string): boolean {
+    return seenTasks.has(upid);
+}
+
 /** Schema of a task-starting call's answer. */
 export const upidSchema = z.string().refine(isUpid, { message: "expected a task id (UPID:...)" });
 
@@ -169,6 +188,8 @@ const taskListSchema = z.array(
         type: z.string().optional(),
         id: z.string().optional(),
         user: z.string().optional(),
+        /** Set on finished tasks of an API token: PVE lists `user@realm!tokenid` as `user` + `tokenid`. */
+        tokenid: z.string().optional(),
         starttime: z.number().optional(),
         status: z.string().optional(),
     }),
@@ -192,19 +213,30 @@ export function listTasks(client: PveClient, node: string, params: ListTasksPara
 }
 
 /**
- * The newest task of `type` for `id` started at or after `sinceEpochSeconds` (running or finished), or undefined.
- * Allow for clock skew between this machine and the node when choosing `sinceEpochSeconds`.
+ * The newest task of `type` for `id` started at or after `sinceEpochSeconds` (running or finished) by exactly
+ * `user` when given, or undefined. Allow for clock skew between this machine and the node when choosing
+ * `sinceEpochSeconds`.
  */
 export async function findRecentTask(
     client: PveClient,
     node: string,
-    query: { type: string; id?: string; sinceEpochSeconds: number; user?: string },
+    query: {
+        type: string;
+        id?: string;
+        sinceEpochSeconds: number;
+        user?: string;
+        /** Tasks to leave out (e.g. `isRememberedTask`: ones known before the request was sent). */
+        exclude?: (upid: string) => boolean;
+    },
 ): Promise<string | undefined> {
     const tasks = await listTasks(client, node, {
         typefilter: query.type,
         since: query.sinceEpochSeconds,
         source: "all",
-        userfilter: query.user,
+        // PVE's userfilter is a substring match against the task's user WITHOUT the token id on finished tasks
+        // (Tasks.pm splits `user@realm!tokenid` off before filtering), so a full token id would match nothing:
+        // ask for the user part, then keep only tasks of exactly this identity below.
+        userfilter: query.user?.replace(/!.*$/, ""),
     });
     const matching = tasks
         .map((t) => ({ entry: t, parsed: isUpid(t.upid) ? parseUpid(t.upid) : undefined }))
@@ -212,8 +244,14 @@ export async function findRecentTask(
             const type = entry.type ?? parsed?.type;
             const id = entry.id ?? parsed?.id;
             const start = entry.starttime ?? parsed?.starttime ?? 0;
+            // The UPID carries the full identity (`user@realm!tokenid` for a token) whatever the entry shows.
+            const user = parsed?.user ?? (entry.tokenid !== undefined ? `${entry.user}!${entry.tokenid}` : entry.user);
             return (
-                type === query.type && (query.id === undefined || id === query.id) && start >= query.sinceEpochSeconds
+                type === query.type &&
+                (query.id === undefined || id === query.id) &&
+                (query.user === undefined || user === query.user) &&
+                start >= query.sinceEpochSeconds &&
+                !query.exclude?.(entry.upid)
             );
         })
         .sort((a, b) => (b.parsed?.starttime ?? 0) - (a.parsed?.starttime ?? 0));

@@ -115,14 +115,19 @@ describe("endpoint wrappers", () => {
     });
 
     it("createLxc after a lost answer finds its vzcreate task instead of creating twice", async () => {
+        // Started by this client's token: PVE lists a finished token task as user + tokenid.
+        const mine = "UPID:pve:0000ABCE:0001E240:6553F100:vzcreate:101:root@pam!ci:";
         routes["POST /nodes/pve/lxc"] = (_q, res) => res.socket?.destroy();
         routes["GET /nodes/pve/tasks"] = (_q, res) =>
             ok(res, [
-                { upid: UPID.replace(":101:", ":102:"), type: "vzcreate", id: "102", starttime: 0x6553f100 },
-                { upid: UPID, type: "vzcreate", id: "101", starttime: 0x6553f100 },
+                { upid: mine.replace(":101:", ":102:"), type: "vzcreate", id: "102", starttime: 0x6553f100 },
+                { upid: UPID, type: "vzcreate", id: "101", user: "root@pam", starttime: 0x6553f100 },
+                { upid: mine, type: "vzcreate", id: "101", user: "root@pam", tokenid: "ci", starttime: 0x6553f100 },
             ]);
-        assert.equal(await createLxc(client, "pve", { vmid: 101, ostemplate: "local:vztmpl/x.tar.zst" }), UPID);
+        assert.equal(await createLxc(client, "pve", { vmid: 101, ostemplate: "local:vztmpl/x.tar.zst" }), mine);
         assert.equal(fixture.requests.filter((r) => r.method === "POST").length, 1);
+        const lookup = fixture.requests.find((r) => r.path === "/api2/json/nodes/pve/tasks")!;
+        assert.equal(lookup.query.get("userfilter"), "root@pam", "PVE matches userfilter without the token id");
     });
 
     it("createLxc after a lost answer, with no task and no CT, sends again", async () => {

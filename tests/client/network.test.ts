@@ -179,7 +179,7 @@ describe("node network", () => {
             assert.equal(fixture.requests.filter((r) => r.method === "PUT").length, 1);
             const lookup = fixture.requests.find((r) => r.path === "/api2/json/nodes/pve/tasks")!;
             assert.equal(lookup.query.get("typefilter"), "srvreload");
-            assert.equal(lookup.query.get("userfilter"), "root@pam!ci");
+            assert.equal(lookup.query.get("userfilter"), "root@pam");
             assert.equal(lookup.query.get("source"), "all");
         });
     });

@@ -2,6 +2,10 @@
  * Fault injection for the API side: latency, failed requests (e.g. 500 `got timeout`, 595 `Connection
  * refused`, 596 `Connection timed out` as pveproxy reports unreachable nodes), dropped connections, failing
  * and slow tasks. Reachable in-process and, for the standalone simulator, over HTTP at `/_sim/faults`.
+ *
+ * `failNext`/`dropNext` act BEFORE the request is handled (nothing happened on the node);
+ * `failAfterEffect`/`dropAfterEffect` act AFTER it was carried out in full (a CT created, a task started), and
+ * only the answer is lost: a proxy timeout, or a connection that died while the node was answering.
  */
 import type { TaskInterventions } from "./tasks";
 
@@ -25,6 +29,9 @@ export interface DropSpec extends RequestMatcher {
     /** How many matching requests have their connection destroyed. Default 1. */
     count?: number;
 }
+
+/** What happens to the answer of a request that has been carried out (see `ApiFaults.takeAfterEffect`). */
+export type AfterEffectFault = { kind: "fail"; status: number; message: string } | { kind: "drop" };
 
 export interface LatencySpec extends RequestMatcher {
     ms: number;
@@ -83,6 +90,8 @@ export class ApiFaults implements TaskInterventions {
     private readonly latencies: Counted<LatencySpec>[] = [];
     private readonly failures: Counted<FailSpec>[] = [];
     private readonly drops: Counted<DropSpec>[] = [];
+    private readonly failuresAfterEffect: Counted<FailSpec>[] = [];
+    private readonly dropsAfterEffect: Counted<DropSpec>[] = [];
     private readonly taskFailures: Counted<TaskFailSpec>[] = [];
     private readonly slowTaskSpecs: Counted<SlowTaskSpec>[] = [];
     /** The SSH side's fault object, when the SSH server provides one. */
@@ -106,6 +115,21 @@ export class ApiFaults implements TaskInterventions {
         return this;
     }
 
+    /**
+     * Carry out the next `count` matching requests in full, then answer them with `status` and `message`
+     * instead of their real answer (e.g. 596 `Connection timed out` after the CT was created).
+     */
+    failAfterEffect(spec: FailSpec): this {
+        this.failuresAfterEffect.push({ spec, remaining: spec.count ?? 1 });
+        return this;
+    }
+
+    /** Carry out the next `count` matching requests in full, then destroy their socket before answering. */
+    dropAfterEffect(spec: DropSpec = {}): this {
+        this.dropsAfterEffect.push({ spec, remaining: spec.count ?? 1 });
+        return this;
+    }
+
     /** Make the next `count` tasks of a type end with `TASK ERROR: <exitstatus>`. */
     failNextTask(spec: TaskFailSpec): this {
         this.taskFailures.push({ spec, remaining: spec.count ?? 1 });
@@ -119,9 +143,16 @@ export class ApiFaults implements TaskInterventions {
     }
 
     clear(): void {
-        for (const list of [this.latencies, this.failures, this.drops, this.taskFailures, this.slowTaskSpecs]) {
-            list.length = 0;
-        }
+        const lists = [
+            this.latencies,
+            this.failures,
+            this.drops,
+            this.failuresAfterEffect,
+            this.dropsAfterEffect,
+            this.taskFailures,
+            this.slowTaskSpecs,
+        ];
+        for (const list of lists) list.length = 0;
     }
 
     /** A JSON-friendly view of what is armed (for `GET /_sim/faults`). */
@@ -138,6 +169,8 @@ export class ApiFaults implements TaskInterventions {
             latency: show(this.latencies),
             failNext: show(this.failures),
             dropNext: show(this.drops),
+            failAfterEffect: show(this.failuresAfterEffect),
+            dropAfterEffect: show(this.dropsAfterEffect),
             failNextTask: show(this.taskFailures),
             slowTasks: show(this.slowTaskSpecs),
         };
@@ -155,6 +188,16 @@ export class ApiFaults implements TaskInterventions {
 
     takeDrop(method: string, path: string): boolean {
         return take(this.drops, (spec) => matchesRequest(spec, method, path)) !== undefined;
+    }
+
+    /**
+     * Taken when a request is about to be handled (authenticated, parameters read): what to do with its answer
+     * once it has been carried out. A matching drop wins over a matching failure, as before the effect.
+     */
+    takeAfterEffect(method: string, path: string): AfterEffectFault | undefined {
+        if (take(this.dropsAfterEffect, (spec) => matchesRequest(spec, method, path))) return { kind: "drop" };
+        const failure = take(this.failuresAfterEffect, (spec) => matchesRequest(spec, method, path));
+        return failure && { kind: "fail", status: failure.status, message: failure.message };
     }
 
     durationFor(type: string): number | undefined {
@@ -180,15 +223,22 @@ export class ApiFaults implements TaskInterventions {
                 this.latency({ ...matcher, ms: num("ms") ?? 0, count: num("count") });
                 return;
             case "failNext":
-                this.failNext({
+            case "failAfterEffect": {
+                const spec: FailSpec = {
                     ...matcher,
                     status: num("status") ?? 500,
                     message: str("message") ?? "got timeout",
                     count: num("count"),
-                });
+                };
+                if (body.kind === "failNext") this.failNext(spec);
+                else this.failAfterEffect(spec);
                 return;
+            }
             case "dropNext":
                 this.dropNext({ ...matcher, count: num("count") });
+                return;
+            case "dropAfterEffect":
+                this.dropAfterEffect({ ...matcher, count: num("count") });
                 return;
             case "failNextTask":
                 this.failNextTask({

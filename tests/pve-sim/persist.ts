@@ -107,7 +107,7 @@ export function loadState(sim: SimState, stateDir: string): { spec: BackendConta
     }
     for (const user of data.users) {
         const { userid, groups, tokens, ...rest } = user;
-        // root@pam's password and the sim token are set fresh by every start; keep everything else.
+        // root@pam's password and the sim token are seeded by every start (from stateDir's credentials.json).
         const existing = sim.access.users.get(userid);
         const record = existing ?? sim.access.addUser(userid, rest);
         for (const group of groups) record.groups.add(group);

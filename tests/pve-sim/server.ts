@@ -3,6 +3,9 @@
  * Formatter) and pve-manager's auth_handler: `/api2/json` base, form or JSON bodies with query parameters
  * winning, `{data}` envelopes, `HTTP/1.1 <code> <first line of message>` status lines, empty-bodied 401s,
  * `message` in error bodies only on PVE ≥ 9, ticket cookies with CSRF tokens and API tokens.
+ * Faults (faults.ts) apply before routing (`failNext`, `dropNext`: nothing happened) or after the handler
+ * (`failAfterEffect`, `dropAfterEffect`: done, answer lost); either way the request log keeps the status the
+ * client saw, 0 for a dropped connection.
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -334,7 +337,20 @@ export async function startHttpsServer(opts: ServerOptions): Promise<RunningServ
         delete params._dc;
         entry.params = redactParams(params);
 
+        // Decided when the request reaches its handler, applied once the handler is done with it.
+        const afterEffect = faults.takeAfterEffect(method, url.pathname);
         const result = await api.call(method, relPath, params, user);
+        if (afterEffect?.kind === "drop") {
+            finish(0);
+            req.socket.destroy();
+            return;
+        }
+        if (afterEffect?.kind === "fail") {
+            const message = afterEffect.message.endsWith("\n") ? afterEffect.message : `${afterEffect.message}\n`;
+            sendResult(res, { status: afterEffect.status, message, data: null });
+            finish(afterEffect.status);
+            return;
+        }
         if (result.status === 401 && opts.unauthorizedDelayMs > 0) await sleep(opts.unauthorizedDelayMs);
         sendResult(res, result);
         finish(result.status);

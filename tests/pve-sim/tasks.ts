@@ -50,6 +50,8 @@ export interface Task extends DecodedUpid {
     status: "running" | "stopped";
     /** `OK`, `WARNINGS: n` or the error text (set when stopped). */
     exitstatus?: string;
+    /** Unix seconds the task stopped at (set when stopped). */
+    endtime?: number;
     log: string[];
     warnings: number;
     /** Resolves when the task has stopped. */
@@ -79,6 +81,10 @@ export interface TaskInterventions {
 
 export class TaskManager {
     private readonly tasks = new Map<string, Task>();
+    /** Running tasks in start order, as PVE's `/var/log/pve/tasks/active` keeps them. */
+    private readonly running: Task[] = [];
+    /** Stopped tasks in the order they were archived (appended to `/var/log/pve/tasks/index`). */
+    private readonly archive: Task[] = [];
     private nextPid = 0x1000 + Math.floor(Math.random() * 0x8000);
     /** A fake "process start" clock in jiffies, as PVE's pstart is. */
     private pstartBase = 0x100000 + Math.floor(Math.random() * 0x100000);
@@ -98,6 +104,19 @@ export class TaskManager {
 
     list(): Task[] {
         return [...this.tasks.values()];
+    }
+
+    /** Running tasks, oldest first (the order of PVE's active file). */
+    active(): Task[] {
+        return [...this.running];
+    }
+
+    /**
+     * Stopped tasks, the most recently archived first (PVE reads its task index backwards). PVE archives a
+     * task at its next active-worker scan after it stopped; here it is archived the moment it stops.
+     */
+    archived(): Task[] {
+        return [...this.archive].reverse();
     }
 
     /**
@@ -133,6 +152,7 @@ export class TaskManager {
             done: new Promise<void>((resolve) => (resolveDone = resolve)),
         };
         this.tasks.set(upid, task);
+        this.running.push(task);
         const ctx: TaskContext = {
             upid,
             log: (line) => task.log.push(line),
@@ -162,7 +182,10 @@ export class TaskManager {
                 task.log.push(`TASK ERROR: ${last}`);
             } finally {
                 hooks.onFinally?.();
+                task.endtime = Math.floor(this.nowSeconds());
                 task.status = "stopped";
+                this.running.splice(this.running.indexOf(task), 1);
+                this.archive.push(task);
                 resolveDone();
                 this.onStopped();
             }

@@ -109,6 +109,30 @@ describe("pve-sim container backend and command stubs", function () {
             assert.match(r.stderr, /debconf: unable to initialize frontend: Dialog/);
             assert.match((await sh(200, "tail -n 1 /var/log/sim/apt.log")).stdout, /frontend=dialog/);
         });
+
+        it("an apt-get killed mid-install leaves dpkg interrupted until `dpkg --configure -a` finishes the package", async () => {
+            // What a dropped SSH session does to apt-get: killed between unpacking and the maintainer script.
+            await sh(
+                200,
+                "mkdir -p /var/lib/dpkg/updates && echo nginx > /var/lib/dpkg/updates/0001 && " +
+                    "printf 'Package: nginx\\nStatus: install ok half-configured\\nVersion: 1.26.3-3\\n' > /var/lib/sim/packages/nginx",
+            );
+            const refused = await sh(200, "DEBIAN_FRONTEND=noninteractive apt-get install -y nginx");
+            assert.equal(refused.code, 100);
+            assert.equal(
+                refused.stderr,
+                "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.\n",
+            );
+            const fixed = await sh(200, "dpkg --configure -a");
+            assert.equal(fixed.code, 0, fixed.stderr);
+            assert.match(fixed.stdout, /^Setting up nginx \(1\.26\.3-3\) \.\.\.$/m);
+            const after = await sh(
+                200,
+                "dpkg -s nginx | grep Status; getent passwd www-data >/dev/null && echo user; [ -e /var/lib/dpkg/updates/0001 ] && echo pending || echo clean",
+            );
+            assert.equal(after.stdout, "Status: install ok installed\nuser\nclean\n");
+            assert.equal((await sh(200, "DEBIAN_FRONTEND=noninteractive apt-get install -y nginx")).code, 0);
+        });
     });
 
     describe("systemctl", () => {

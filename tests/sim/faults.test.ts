@@ -49,6 +49,65 @@ describe("pve-sim: fault injection and the request log", () => {
         assert.equal(sim.state.containers.has(100), false);
     });
 
+    it("carries a request out, then answers it with an error (failAfterEffect)", async () => {
+        sim.requestLog.clear();
+        sim.faults.failAfterEffect({ method: "POST", path: /\/lxc$/, status: 596, message: "Connection timed out" });
+        const form = { vmid: 150, ostemplate: TEMPLATE, rootfs: "local-zfs:4", hostname: "late" };
+        const reply = await api(sim, "POST", "/nodes/pve/lxc", { form });
+        assert.equal(reply.status, 596);
+        assert.equal(reply.reason, "Connection timed out");
+        assert.deepEqual(reply.json, { data: null, message: "Connection timed out\n" });
+        assert.equal(sim.state.containers.has(150), true, "the CT was created all the same");
+        const tasks = await api(sim, "GET", "/nodes/pve/tasks", { query: { source: "all", vmid: 150 } });
+        const [created] = tasks.data as { upid: string; type: string }[];
+        assert.equal(created.type, "vzcreate");
+        assert.equal((await waitTask(sim, created.upid)).exitstatus, "OK");
+        const logged = sim.requestLog.find("POST", /\/lxc$/);
+        assert.deepEqual(
+            logged.map((entry) => [entry.path, entry.status, entry.user, entry.params]),
+            [
+                [
+                    "/nodes/pve/lxc",
+                    596,
+                    "root@pam!sim",
+                    { vmid: "150", ostemplate: TEMPLATE, rootfs: "local-zfs:4", hostname: "late" },
+                ],
+            ],
+        );
+        assert.deepEqual(sim.faults.describe().failAfterEffect, [], "used up");
+        // The next request is answered normally: CT 150 exists now.
+        const again = await api(sim, "POST", "/nodes/pve/lxc", { form });
+        assert.equal(again.reason, "CT 150 already exists on node 'pve'");
+    });
+
+    it("carries a request out, then drops the connection without answering (dropAfterEffect)", async () => {
+        sim.requestLog.clear();
+        sim.faults.dropAfterEffect({ method: "POST", path: "/status/start$" });
+        await assert.rejects(
+            api(sim, "POST", "/nodes/pve/lxc/150/status/start", { form: { debug: 0 } }),
+            (error: NodeJS.ErrnoException) => error.code === "ECONNRESET" || error.message === "socket hang up",
+        );
+        const logged = sim.requestLog.all().at(-1);
+        assert.deepEqual(
+            [logged?.method, logged?.path, logged?.status, logged?.params],
+            ["POST", "/nodes/pve/lxc/150/status/start", 0, { debug: "0" }],
+        );
+        const tasks = await api(sim, "GET", "/nodes/pve/tasks", {
+            query: { source: "all", typefilter: "vzstart", vmid: 150 },
+        });
+        const [started] = tasks.data as { upid: string }[];
+        assert.equal((await waitTask(sim, started.upid)).exitstatus, "OK");
+        assert.equal(sim.state.containers.get(150)?.running, true, "the start happened");
+        // Requests that do not reach a handler (unknown paths, failed auth) leave the fault armed.
+        sim.faults.dropAfterEffect({ method: "POST", path: "/status/stop$" });
+        assert.equal((await api(sim, "POST", "/nodes/pve/lxc/150/status/stop", { token: "bad" })).status, 401);
+        assert.equal(sim.faults.describe().dropAfterEffect.length, 1);
+        await assert.rejects(api(sim, "POST", "/nodes/pve/lxc/150/status/stop"));
+        const stops = await api(sim, "GET", "/nodes/pve/tasks", { query: { source: "all", typefilter: "vzstop" } });
+        await waitTask(sim, (stops.data as { upid: string }[])[0].upid);
+        assert.equal(sim.state.containers.get(150)?.running, false, "the stop happened");
+    });
+
     it("delays matching requests", async () => {
         sim.faults.latency({ path: /\/version$/, ms: 120, count: 1 });
         const started = Date.now();
@@ -90,6 +149,38 @@ describe("pve-sim: fault injection and the request log", () => {
         await fetchJson(sim, "POST", "/_sim/faults", { kind: "failNext", status: 500, message: "never" });
         await fetchJson(sim, "DELETE", "/_sim/faults");
         assert.equal((await api(sim, "GET", "/cluster/nextid")).status, 200);
+    });
+
+    it("arms the after-effect faults over HTTP too", async () => {
+        await fetchJson(sim, "POST", "/_sim/faults", {
+            kind: "failAfterEffect",
+            method: "POST",
+            path: "/access/roles$",
+            status: 500,
+            message: "got timeout",
+        });
+        await fetchJson(sim, "POST", "/_sim/faults", { kind: "dropAfterEffect", method: "PUT", path: "/access/acl$" });
+        const listed = (await fetchJson(sim, "GET", "/_sim/faults")).body as {
+            data: { failAfterEffect: unknown[]; dropAfterEffect: unknown[] };
+        };
+        assert.deepEqual(listed.data.failAfterEffect, [
+            { method: "POST", path: "/access/roles$", status: 500, message: "got timeout", remaining: 1 },
+        ]);
+        assert.deepEqual(listed.data.dropAfterEffect, [{ method: "PUT", path: "/access/acl$", remaining: 1 }]);
+        const create = await api(sim, "POST", "/access/roles", { form: { roleid: "LateRole", privs: "VM.Audit" } });
+        assert.equal(create.status, 500);
+        assert.equal(create.reason, "got timeout");
+        assert.deepEqual((await api(sim, "GET", "/access/roles/LateRole")).data, { "VM.Audit": 1 });
+        await assert.rejects(
+            api(sim, "PUT", "/access/acl", { form: { path: "/", roles: "LateRole", users: "root@pam" } }),
+        );
+        const acl = (await api(sim, "GET", "/access/acl")).data as { roleid: string }[];
+        assert.ok(
+            acl.some((entry) => entry.roleid === "LateRole"),
+            "the ACL was changed before the drop",
+        );
+        const unknown = await fetchJson(sim, "POST", "/_sim/faults", { kind: "failLater" });
+        assert.equal(unknown.status, 400);
     });
 
     it("logs every request with redacted secrets; writes() and reads()", async () => {

@@ -612,6 +612,7 @@ const NGINX_NO_GRAFANA = lines(
 const PACKAGES_SCRIPT = lines(
     "set -eu",
     "export DEBIAN_FRONTEND=noninteractive",
+    "dpkg --configure -a",
     "apt-get update -q",
     "apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold 'curl' 'nginx' 'prometheus' 'prometheus-alertmanager' 'prometheus-blackbox-exporter' 'prometheus-snmp-exporter' 'python3-venv'",
 );
@@ -637,6 +638,7 @@ const GRAFANA_INSTALL_SCRIPT = lines(
     "Components: main",
     "Signed-By: /etc/apt/keyrings/grafana.asc",
     "' > /etc/apt/sources.list.d/grafana.sources",
+    "dpkg --configure -a",
     "apt-get update -q",
     "apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold grafana",
 );

@@ -27,6 +27,8 @@ export function renderPackagesScript(packages: string[]): string {
     return [
         "set -eu",
         "export DEBIAN_FRONTEND=noninteractive",
+        // An interrupted earlier deploy may have left dpkg half-way; apt refuses to go on until it is finished.
+        "dpkg --configure -a",
         "apt-get update -q",
         `${APT_INSTALL} ${packages.map(shellQuote).join(" ")}`,
         "",
@@ -54,6 +56,8 @@ export function renderGrafanaInstallScript(repoUrl: string, keyUrl: string): str
         `chmod 0644 ${key}.new`,
         `mv -f ${key}.new ${key}`,
         `printf '%s' ${shellQuote(renderGrafanaAptSource(repoUrl))} > ${MONITORING_PATHS.grafanaAptSource}`,
+        // An interrupted earlier deploy may have left dpkg half-way; apt refuses to go on until it is finished.
+        "dpkg --configure -a",
         "apt-get update -q",
         `${APT_INSTALL} grafana`,
         "",

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { PveClient } from "../client";
 import { isPveNotFound } from "../errors";
 import type { VerifyOutcome } from "../retry";
-import { findRecentTask } from "../tasks";
+import { findRecentTask, isRememberedTask } from "../tasks";
 
 /**
  * A PVE boolean. The schema says boolean, but Perl hands out 1/0 numbers, and values parsed from files
@@ -40,8 +40,8 @@ export const TASK_CLOCK_SKEW_SECONDS = 30;
 
 /**
  * Verifies a lost task-starting request by looking for the task it would have started (`GET /nodes/{node}/tasks`
- * filtered by type, id and our identity since just before the request). Found: it took effect, and its UPID is
- * the result. Not found: nothing ran, sending again is safe.
+ * filtered by type, id and our exact identity since just before the request, leaving out tasks this process
+ * already knew). Found: it took effect, and its UPID is the result. Not found: nothing ran, sending again is safe.
  */
 export function verifyByTask(
     client: PveClient,
@@ -51,7 +51,13 @@ export function verifyByTask(
 ): (failure: Error) => Promise<VerifyOutcome<string>> {
     const since = Math.floor(client.clock.now() / 1000) - TASK_CLOCK_SKEW_SECONDS;
     return async () => {
-        const upid = await findRecentTask(client, node, { type, id, sinceEpochSeconds: since, user: client.identity });
+        const upid = await findRecentTask(client, node, {
+            type,
+            id,
+            sinceEpochSeconds: since,
+            user: client.identity,
+            exclude: isRememberedTask,
+        });
         return upid ? { tookEffect: true, result: upid } : { tookEffect: false };
     };
 }
