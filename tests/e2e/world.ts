@@ -66,6 +66,7 @@ export async function startWorld(
         };
     } catch (err) {
         await sim.stop();
+        fs.rmSync(workDir, { recursive: true, force: true });
         throw err;
     }
 }

@@ -16,6 +16,7 @@ import { Server, utils, type Connection, type ServerChannel } from "ssh2";
 
 import type { ContainerBackend, ExecResult } from "./backend";
 import { channelOutput } from "./channel-output";
+import { generateKeyPair } from "./keys";
 
 /** One command the SSH server ran (or refused). Entries are appended when a command arrives, completed at its end. */
 export interface SshJournalEntry {
@@ -395,7 +396,7 @@ async function persistentKey(
             // not there yet
         }
     }
-    const pair = utils.generateKeyPairSync("ed25519", { comment });
+    const pair = generateKeyPair("ed25519", { comment });
     if (file) {
         await fs.mkdir(path.dirname(file), { recursive: true });
         await fs.writeFile(file, pair.private, { mode: 0o600 });
