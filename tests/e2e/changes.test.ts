@@ -5,6 +5,7 @@
 import * as auto from "@pulumi/pulumi/automation";
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
+import { appLeasePath, appVhostPath } from "../../components/appliance/render/paths";
 import { REPO_ROOT } from "../../scripts/engine";
 import { stackFileConfig } from "../engine/dev-stack";
 import { collect, mark, ofType, since, startWorld, stateResources, verifyDeployed, World } from "./world";
@@ -26,6 +27,19 @@ function recorder(): { steps: Steps; onEvent: (e: auto.EngineEvent) => void } {
         },
     };
 }
+
+/**
+ * What adding or removing an app changes beside the app's own resources: the reloads run once each, the health
+ * check re-runs because the files it watches changed, and Prometheus gets (or loses) the app's node_exporter
+ * as a scrape target (its config file, then one reload).
+ */
+const AROUND_AN_APP = [
+    "update monitoring-prometheus",
+    "update monitoring-prometheus-config",
+    "update proximity-caddy-reload",
+    "update proximity-dnsmasq-reload",
+    "update proximity-health",
+];
 
 const DEV = stackFileConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
 
@@ -84,18 +98,29 @@ describe("end to end: changes to the deployed dev stack, previewed first", funct
         await setObject(world, "appliance", { ...appliance, apps });
         const steps = await previewThenUp(world);
         const other = steps.filter((s) => !/-api(-|$)/.test(s));
-        // The reloads run once each; the health check re-runs because the files it watches changed; Prometheus
-        // gets the new app's node_exporter as a scrape target (its config file, then one reload).
-        assert.deepEqual(other, [
-            "update monitoring-prometheus",
-            "update monitoring-prometheus-config",
-            "update proximity-caddy-reload",
-            "update proximity-dnsmasq-reload",
-            "update proximity-health",
-        ]);
+        assert.deepEqual(other, AROUND_AN_APP);
         assert.ok(steps.includes("create proximity-app-api"), steps.join("\n"));
         assert.equal(world.sim.state.containers.get(112)?.running, true);
         assert.deepEqual(await verifyDeployed(world.sim, await stateResources(world.stack)), []);
+    });
+
+    it("removing that app again deletes only its resources (container, lease, vhost), with one reload each", async () => {
+        await setObject(world, "appliance", appliance);
+        const steps = await previewThenUp(world);
+        const other = steps.filter((s) => !/-api(-|$)/.test(s));
+        assert.deepEqual(other, AROUND_AN_APP);
+        for (const gone of [
+            "delete proximity-app-api",
+            "delete proximity-app-api-lease",
+            "delete proximity-app-api-vhost",
+        ]) {
+            assert.ok(steps.includes(gone), `${gone} in\n${steps.join("\n")}`);
+        }
+        assert.equal(world.sim.state.containers.has(112), false);
+        for (const gone of [appLeasePath("api"), appVhostPath("api")]) {
+            const r = await world.sim.backend.exec(110, ["test", "-e", gone]);
+            assert.notEqual(r.code, 0, `${gone} removed`);
+        }
     });
 
     it("monitoring disabled removes only its resources; enabled again restores them", async () => {
@@ -114,11 +139,7 @@ describe("end to end: changes to the deployed dev stack, previewed first", funct
     });
 
     it("a bridge's comments: updated in place, the network applied once", async () => {
-        await setObject(world, "appliance", {
-            ...appliance,
-            apps: [...appliance.apps, { ...appliance.apps[0], name: "api", port: 9000, vmid: 112 }],
-            lanBridgeComments: "edited comment",
-        });
+        await setObject(world, "appliance", { ...appliance, lanBridgeComments: "edited comment" });
         const m = mark(world.sim);
         const steps = await previewThenUp(world);
         assert.deepEqual(steps, ["update proximity-lan"]);

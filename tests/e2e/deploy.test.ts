@@ -78,7 +78,7 @@ describe("end to end: the dev stack on the real engine", function () {
         );
     });
 
-    it("refresh reports a hand-edited file and a stopped container; the next up restores both", async () => {
+    it("refresh reports a hand-edited file, a stopped container and a bridge edited by hand; the next up restores all three", async () => {
         const resources = await stateResources(world.stack);
         const file = ofType(resources, "File").find((f) => typeof f.outputs?.vmid === "number")!;
         const vmid = Number(file.outputs!.vmid);
@@ -88,13 +88,30 @@ describe("end to end: the dev stack on the real engine", function () {
         const stop = await world.sim.api("POST", `/nodes/pve/lxc/${other.id}/status/stop`);
         await world.sim.waitForTask(String(stop.data));
 
+        const bridge = ofType(resources, "Bridge")[0];
+        const bridgeName = String(bridge.outputs?.name);
+        const edit = await world.sim.api("PUT", `/nodes/pve/network/${bridgeName}`, {
+            type: "bridge",
+            comments: "changed by hand",
+        });
+        assert.equal(edit.status, 200, edit.message);
+        const apply = await world.sim.api("PUT", "/nodes/pve/network");
+        await world.sim.waitForTask(String(apply.data));
+
         const refreshed = await world.stack.refresh({ onOutput: collect(world) });
         const changes = changesOf(refreshed.summary.resourceChanges);
-        assert.ok((changes.update ?? 0) >= 2, `refresh changes: ${JSON.stringify(changes)}`);
+        assert.ok((changes.update ?? 0) >= 3, `refresh changes: ${JSON.stringify(changes)}`);
+        const afterRefresh = await stateResources(world.stack);
+        assert.equal(
+            afterRefresh.find((r) => r.urn === bridge.urn)?.outputs?.comments,
+            "changed by hand",
+            "refresh recorded the bridge's live comments",
+        );
 
         const up = await world.stack.up({ onOutput: collect(world) });
-        assert.ok((changesOf(up.summary.resourceChanges).update ?? 0) >= 2);
+        assert.ok((changesOf(up.summary.resourceChanges).update ?? 0) >= 3);
         assert.equal(world.sim.state.containers.get(Number(other.id))?.running, true);
+        assert.equal(String(world.sim.state.network.get(bridgeName)?.comments).trimEnd(), bridge.outputs?.comments);
         assert.deepEqual(await verifyDeployed(world.sim, await stateResources(world.stack)), []);
     });
 
