@@ -309,8 +309,14 @@ describe("exec provider against the simulator", function () {
                 [{ property: "create", reason: "Invalid input: expected string, received undefined" }],
             ],
             // zod 4 reports a bad record key with its own generic text, dropping the schema's message.
-            [{ environment: { "1A": "x" } }, [{ property: "environment.1A", reason: "key must be a shell variable name" }]],
-            [{ environment: { "A-B": "x" } }, [{ property: "environment.A-B", reason: "key must be a shell variable name" }]],
+            [
+                { environment: { "1A": "x" } },
+                [{ property: "environment.1A", reason: "key must be a shell variable name" }],
+            ],
+            [
+                { environment: { "A-B": "x" } },
+                [{ property: "environment.A-B", reason: "key must be a shell variable name" }],
+            ],
             [
                 { environment: { A: 1 } },
                 [{ property: "environment.A", reason: "Invalid input: expected string, received number" }],
