@@ -260,22 +260,34 @@ function readIface({ sim, params }: HandlerContext): NetIface {
 
 /** PUT /nodes/{node}/network: `ifreload -a` in a srvreload task. */
 function applyNetwork({ sim, user }: HandlerContext): string {
-    return sim.tasks.start("srvreload", "networking", user, async () => {
-        const next = sim.pendingNetwork ?? sim.network;
+    // As pve-manager's worker does: interfaces.new is renamed into place first, then `ifreload -a` runs. A reload
+    // that fails therefore leaves nothing pending, and the new interfaces configured but not active.
+    const promote = () => {
+        if (sim.pendingNetwork === undefined) return;
+        sim.network = sim.pendingNetwork;
         sim.pendingNetwork = undefined;
-        for (const iface of next.values()) iface.active = 1;
-        sim.network = next;
-        const bridges = [...next.entries()]
-            .filter(([, iface]) => iface.type === "bridge")
-            .map(([name, iface]) => {
-                const bridge: { name: string; cidr?: string; mtu?: number; vlanAware?: boolean } = { name };
-                if (typeof iface.cidr === "string") bridge.cidr = iface.cidr;
-                if (iface.mtu !== undefined) bridge.mtu = Number(iface.mtu);
-                if (iface.bridge_vlan_aware === 1) bridge.vlanAware = true;
-                return bridge;
-            });
-        await sim.backend.applyBridges(bridges);
-    }).upid;
+    };
+    return sim.tasks.start(
+        "srvreload",
+        "networking",
+        user,
+        async () => {
+            promote();
+            const next = sim.network;
+            for (const iface of next.values()) iface.active = 1;
+            const bridges = [...next.entries()]
+                .filter(([, iface]) => iface.type === "bridge")
+                .map(([name, iface]) => {
+                    const bridge: { name: string; cidr?: string; mtu?: number; vlanAware?: boolean } = { name };
+                    if (typeof iface.cidr === "string") bridge.cidr = iface.cidr;
+                    if (iface.mtu !== undefined) bridge.mtu = Number(iface.mtu);
+                    if (iface.bridge_vlan_aware === 1) bridge.vlanAware = true;
+                    return bridge;
+                });
+            await sim.backend.applyBridges(bridges);
+        },
+        { prelude: promote },
+    ).upid;
 }
 
 export function registerNetwork(table: HandlerTable): void {

@@ -130,7 +130,12 @@ export class TaskManager {
         id: string,
         user: string,
         body: (ctx: TaskContext) => Promise<void>,
-        hooks: { onError?: (error: unknown) => Promise<void>; onFinally?: () => void } = {},
+        hooks: {
+            onError?: (error: unknown) => Promise<void>;
+            onFinally?: () => void;
+            /** What the worker does before anything can fail (an injected failure happens after it). */
+            prelude?: () => void;
+        } = {},
     ): Task {
         const decoded: DecodedUpid = {
             node: this.node,
@@ -167,6 +172,7 @@ export class TaskManager {
         void (async () => {
             try {
                 await new Promise((resolve) => setTimeout(resolve, duration));
+                hooks.prelude?.();
                 if (forcedFailure !== undefined) throw new Error(forcedFailure);
                 await body(ctx);
                 task.exitstatus = task.warnings > 0 ? `WARNINGS: ${task.warnings}` : "OK";
