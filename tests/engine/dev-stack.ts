@@ -60,11 +60,12 @@ const PGP_KEY = [
 
 /** Registers every curl download of the stack in `file` with the simulator's backend. */
 export async function prepareSimulatorForStack(sim: Simulator, file: string): Promise<string[]> {
+    const urls = devStackDownloads(sim, file);
+    if (urls.length === 0) return urls;
     const backend = sim.backend as Partial<{ registerDownload(url: string, data: Buffer): Promise<void> }>;
     if (typeof backend.registerDownload !== "function") {
         throw new Error(`the simulator's ${sim.backend.kind} backend cannot serve downloads`);
     }
-    const urls = devStackDownloads(sim, file);
     for (const url of urls) {
         const release = /\/v?(\d+\.\d+\.\d+)\.tar\.gz$/.exec(url);
         await backend.registerDownload(url, release ? syntheticNetboxTarball(release[1]) : Buffer.from(PGP_KEY));

@@ -753,6 +753,7 @@ export class LiveBackend implements ContainerBackend {
             this.cts.clear();
             await this.bed.stopBridgeDhcp("lan").catch(() => undefined);
             await this.bed.setBridges([]).catch(() => undefined);
+            await this.bed.resetHost().catch((e: unknown) => this.log(`resetting the PVE host: ${String(e)}`));
         }
         await this.bed.release();
     }

@@ -62,6 +62,7 @@ export function renderFence(spec: FenceSpec): string {
             if (!nets.includes(b.net)) nets.push(b.net);
         }
     }
+    const l2only = spec.bridges.filter((b) => !b.net).map((b) => b.name);
     const c = FENCE_COUNTERS;
     const lines = [
         `table ${t} {`,
@@ -76,7 +77,12 @@ export function renderFence(spec: FenceSpec): string {
         `flush chain ${t} forward`,
         `flush chain ${t} output`,
         `add element ${t} bed4 { ${nets.join(", ")} }`,
-        `add rule ${t} prerouting ip daddr != @bed4 ip daddr != ${LOCAL_ONLY} counter name ${c.preOutside}`,
+        // Frames bridged on a bridge without a host address (an isolated LAN such as the appliance's app LAN) carry
+        // that LAN's own addresses, which the bed cannot know: they pass the IP hooks (bridge netfilter) without
+        // ever being routed by this namespace, so they are not counted as outside-bound. Routed traffic from such a
+        // bridge would still meet the forward chain's counters.
+        `add rule ${t} prerouting ${l2only.length ? `iifname != { ${l2only.map((n) => `"${n}"`).join(", ")} } ` : ""}` +
+            `ip daddr != @bed4 ip daddr != ${LOCAL_ONLY} counter name ${c.preOutside}`,
         `add rule ${t} forward ct state established,related accept`,
         // Bridged traffic (bridge netfilter is on): a bridge talking to itself never leaves the bed.
         ...spec.bridges.map((b) => `add rule ${t} forward iifname "${b.name}" oifname "${b.name}" accept`),

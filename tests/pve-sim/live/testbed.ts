@@ -17,7 +17,8 @@
  * and non-overlapping bridge networks). `up` and `down` are idempotent; `up` also cleans what a crashed run left
  * (containers of a backend whose process is gone, a dead proxy, a half-made namespace).
  *
- * CLI: `node -r ts-node/register/transpile-only tests/pve-sim/live/testbed.ts up|down|status [--name NAME]`.
+ * CLI: `npm run testbed:up` / `npm run testbed:down` (`node -r ts-node/register/transpile-only
+ * tests/pve-sim/live/testbed.ts up|down|status [--name NAME] [--force] [--purge]`).
  */
 import { createHash } from "node:crypto";
 import { promises as fs, readFileSync } from "node:fs";
@@ -26,6 +27,7 @@ import * as path from "node:path";
 import { allowlistFilter, buildAllowlist, type AllowedHost } from "./allowlist";
 import { FENCE_COUNTERS, FENCE_TABLE, parseFenceCounters, renderFence, type CounterValue } from "./fence";
 import { alive, baseEnv, HOST_PATH, run, runOk, sleep, start, type RunningProcess, type RunOptions } from "./run";
+import { ensureTemplate, templateDir } from "./template";
 
 export interface TestbedOptions {
     /** Prefix of every name the bed creates (namespace, veths, directories). Default `$PHL_TESTBED` or `phl`. */
@@ -108,6 +110,43 @@ const INITIAL_HOST_FILES: [string, string][] = [
     ["etc/resolv.conf", "search lan\nnameserver 192.168.1.1\n"],
     ["etc/network/interfaces", INITIAL_HOST_INTERFACES],
 ];
+
+/**
+ * What the bed runs, and the Debian package that brings it. lxc-templates holds LXC's `debian` template, which
+ * needs debootstrap and distro-info (`debian-distro-info` names the security suite); dnsmasq-base is the bed's
+ * DHCP server binary without the dnsmasq package's system service.
+ */
+const TOOLS: { what: string; pkg: string }[] = [
+    { what: "ip", pkg: "iproute2" },
+    { what: "nft", pkg: "nftables" },
+    { what: "iptables", pkg: "iptables" },
+    { what: "lxc-start", pkg: "lxc" },
+    { what: "lxc-copy", pkg: "lxc" },
+    { what: "/usr/share/lxc/templates/lxc-debian", pkg: "lxc-templates" },
+    { what: "debootstrap", pkg: "debootstrap" },
+    { what: "debian-distro-info", pkg: "distro-info" },
+    { what: "rsync", pkg: "rsync" },
+    { what: "tinyproxy", pkg: "tinyproxy" },
+    { what: "dnsmasq", pkg: "dnsmasq-base" },
+    { what: "unshare", pkg: "util-linux" },
+    { what: "flock", pkg: "util-linux" },
+    { what: "chroot", pkg: "coreutils" },
+];
+
+/** The Debian packages the live test bed needs (what CI installs). */
+export const TESTBED_PACKAGES = [...new Set(TOOLS.map((t) => t.pkg))];
+
+/** The tools (commands, or the LXC template file) this machine lacks, with their packages. */
+export async function missingTools(): Promise<{ what: string; pkg: string }[]> {
+    const out: { what: string; pkg: string }[] = [];
+    for (const t of TOOLS) {
+        const ok = t.what.startsWith("/")
+            ? await exists(t.what)
+            : (await run(["sh", "-c", 'command -v "$1"', "sh", t.what])).code === 0;
+        if (!ok) out.push(t);
+    }
+    return out;
+}
 
 export function ipv4ToInt(ip: string): number {
     const p = ip.split(".").map(Number);
@@ -309,22 +348,14 @@ export class Testbed {
 
     private async preflight(): Promise<void> {
         if (process.getuid?.() !== 0) throw new Error("the live test bed needs root");
-        const missing: string[] = [];
-        for (const [cmd, pkg] of [
-            ["ip", "iproute2"],
-            ["nft", "nftables"],
-            ["lxc-start", "lxc"],
-            ["lxc-copy", "lxc"],
-            ["tinyproxy", "tinyproxy"],
-            ["unshare", "util-linux"],
-            ["chroot", "coreutils"],
-            ["flock", "util-linux"],
-            ["iptables", "iptables"],
-        ] as const) {
-            const r = await run(["sh", "-c", 'command -v "$1"', "sh", cmd]);
-            if (r.code !== 0) missing.push(`${cmd} (${pkg})`);
+        const missing = await missingTools();
+        if (missing.length) {
+            const pkgs = [...new Set(missing.map((m) => m.pkg))].join(" ");
+            throw new Error(
+                `the live test bed needs: ${missing.map((m) => `${m.what} (${m.pkg})`).join(", ")}; ` +
+                    `apt-get install --no-install-recommends ${pkgs}`,
+            );
         }
-        if (missing.length) throw new Error(`the live test bed needs: ${missing.join(", ")}`);
         if (!(await exists("/sys/fs/cgroup"))) throw new Error("the live test bed needs /sys/fs/cgroup");
     }
 
@@ -793,7 +824,10 @@ export class Testbed {
         if (pid === process.pid) await fs.rm(this.ownerFile, { force: true });
     }
 
-    /** Removes what a run that is gone left: its containers, its DHCP servers, its bridges. */
+    /**
+     * Removes what a run that is gone left: its containers, its DHCP servers, its bridges, and what its host
+     * commands changed on the PVE host (netfilter rules, host files), so the next run starts from a fresh node.
+     */
     async cleanOrphans(): Promise<void> {
         for (const name of await this.containers()) await this.destroyContainer(name);
         await this.stopAllDhcp();
@@ -803,7 +837,50 @@ export class Testbed {
         await fs.rm(this.bridgesFile, { force: true });
         await this.applyFence([]).catch(() => undefined);
         await this.syncRoutes([]);
+        await this.resetHost();
         await fs.rm(this.ownerFile, { force: true });
+    }
+
+    /**
+     * Returns the PVE host to a fresh node: every netfilter table of the host namespace but the fence dropped
+     * (the product's NAT and FORWARD rules, iptables-nft or legacy), the bed's own sysctls re-set, and the host
+     * root's changes (rules.v4, interfaces, the shims' records) discarded. Nothing may run in the host root.
+     */
+    async resetHost(): Promise<void> {
+        if (await exists(path.join("/run/netns", this.netns))) {
+            const r = await run(this.nsArgv(["nft", "-j", "list", "tables"]));
+            const doc = JSON.parse(r.code === 0 ? r.stdout.toString() || "{}" : "{}") as {
+                nftables?: { table?: { family: string; name: string } }[];
+            };
+            for (const t of (doc.nftables ?? []).map((x) => x.table).filter((x) => x !== undefined)) {
+                if (t.family === "inet" && t.name === FENCE_TABLE) continue;
+                await this.ns(["nft", "delete", "table", t.family, t.name]);
+            }
+            // Legacy tables only where some command made them (listing or flushing one would create it).
+            for (const [cmd, names] of [
+                ["iptables-legacy", "ip_tables_names"],
+                ["ip6tables-legacy", "ip6_tables_names"],
+            ]) {
+                const listed = await run(this.nsArgv(["cat", `/proc/net/${names}`]));
+                const tables = listed.code === 0 ? listed.stdout.toString().split(/\s+/).filter(Boolean) : [];
+                for (const table of tables) {
+                    await run(this.nsArgv([cmd, "-t", table, "-F"]));
+                    await run(this.nsArgv([cmd, "-t", table, "-X"]));
+                    if (table === "filter") {
+                        for (const chain of ["INPUT", "FORWARD", "OUTPUT"])
+                            await run(this.nsArgv([cmd, "-t", table, "-P", chain, "ACCEPT"]));
+                    }
+                }
+            }
+            await this.upNetns();
+        }
+        for (const mp of mountsUnder(this.hostRoot)) {
+            const u = await run(["umount", "-R", mp]);
+            if (u.code !== 0 && isMountPoint(mp)) await run(["umount", "-R", "-l", mp]);
+        }
+        await fs.rm(this.hostUpper, { recursive: true, force: true });
+        await fs.rm(path.join(this.stateDir, "host-work"), { recursive: true, force: true });
+        if (await exists(this.runDir)) await this.upHostRoot();
     }
 
     private async stopAllDhcp(): Promise<void> {
@@ -880,7 +957,14 @@ export class Testbed {
             }
             await runOk(["ip", "netns", "del", this.netns]);
         }
-        if (await this.linkExists(this.rootVeth, false)) await runOk(["ip", "link", "del", this.rootVeth]);
+        // Deleting the namespace destroys the pair from its end there, asynchronously: the root end may vanish
+        // between the check and the delete.
+        if (await this.linkExists(this.rootVeth, false)) {
+            const r = await run(["ip", "link", "del", this.rootVeth]);
+            if (r.code !== 0 && (await this.linkExists(this.rootVeth, false))) {
+                throw new Error(`ip link del ${this.rootVeth}: ${r.stderr.toString().trim()}`);
+            }
+        }
         for (const mp of mountsUnder(this.runDir)) {
             const r = await run(["umount", "-R", mp]);
             if (r.code !== 0 && isMountPoint(mp)) await run(["umount", "-R", "-l", mp]);
@@ -902,6 +986,12 @@ export function startHostCommand(
     return start(bed.hostArgv(argv), { ...opts, env: bed.hostEnv(opts.env) });
 }
 
+const USAGE = `usage: testbed.ts up|down|status [--name NAME] [--force] [--purge]
+  up      builds (or repairs) the bed and the cached Debian 13 container template; cleans what a crashed run left
+  down    removes everything the bed made; refuses while a live simulator holds the bed (--force: anyway);
+          --purge also drops the cached container templates and LXC's debootstrap cache
+  status  prints the bed's state as JSON`;
+
 async function main(argv: string[]): Promise<number> {
     const args = [...argv];
     let name: string | undefined;
@@ -910,24 +1000,56 @@ async function main(argv: string[]): Promise<number> {
         name = args[i + 1];
         args.splice(i, 2);
     }
+    const flag = (f: string): boolean => {
+        const at = args.indexOf(f);
+        if (at >= 0) args.splice(at, 1);
+        return at >= 0;
+    };
+    const force = flag("--force");
+    const purge = flag("--purge");
     const cmd = args[0];
+    if (args.length !== 1) {
+        console.error(USAGE);
+        return 2;
+    }
     const bed = new Testbed({ name });
     const t0 = Date.now();
     switch (cmd) {
-        case "up":
+        case "up": {
             await bed.up();
-            console.log(`test bed ${bed.name} up in ${Date.now() - t0} ms: netns ${bed.netns}, proxy ${bed.proxyUrl}`);
+            const upMs = Date.now() - t0;
+            const tpl = await ensureTemplate("debian-13-standard", (l) => console.log(`  ${l}`));
+            console.log(`test bed ${bed.name} up in ${upMs} ms: netns ${bed.netns}, proxy ${bed.proxyUrl}`);
+            console.log(
+                `  container template ${tpl.name}: ${tpl.built ? `built in ${tpl.ms} ms` : "cached"} (${tpl.lxcPath})`,
+            );
             for (const h of await bed.allowlist()) console.log(`  allow ${h.host} (${h.source})`);
             return 0;
-        case "down":
+        }
+        case "down": {
+            if (!force && (await bed.ownerAlive())) {
+                const owner = (await fs.readFile(bed.ownerFile, "utf8")).trim();
+                console.error(
+                    `test bed ${bed.name} is in use by process ${owner} (a live simulator): stop it first, or --force`,
+                );
+                return 1;
+            }
             await bed.down();
-            console.log(`test bed ${bed.name} down in ${Date.now() - t0} ms`);
+            if (purge) {
+                await fs.rm(templateDir(), { recursive: true, force: true });
+                await fs.rm("/var/cache/lxc/debian", { recursive: true, force: true });
+                await fs.rmdir(path.dirname(templateDir())).catch(() => undefined);
+            }
+            console.log(
+                `test bed ${bed.name} down in ${Date.now() - t0} ms${purge ? " (template caches purged)" : ""}`,
+            );
             return 0;
+        }
         case "status":
             console.log(JSON.stringify(await bed.status(), null, 2));
             return 0;
         default:
-            console.error("usage: testbed.ts up|down|status [--name NAME]");
+            console.error(USAGE);
             return 2;
     }
 }

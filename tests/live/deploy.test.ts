@@ -1,0 +1,339 @@
+/**
+ * The appliance-only stack (ProximityAppliance, Debian, one app) deployed by the REAL Pulumi engine into the
+ * simulator backed by the live test bed: real LXC containers on real bridges, packages installed through the bed's
+ * allowlisted proxy by the product's own `downloads.httpProxy` option. Then it proves the homelab works: the app
+ * holds the static lease the appliance's dnsmasq handed out, resolves its own name through the appliance, Caddy
+ * answers `http://web.prox.local` from the WAN side with the app's page, the app LAN is masqueraded and kept off
+ * the management network, a second up changes nothing, and destroy leaves nothing.
+ *
+ *   npm run build && npx mocha --config tests/live/.mocharc.json tests/live/deploy.test.ts
+ *
+ * Needs what tests/live/backend.test.ts needs (root, the bed's packages, a Debian mirror in the apt sources) plus
+ * the engine (`npm run engine:install`). Bed `phldeploy` on link 10.254.9.0/30, torn down at the end.
+ *
+ * Where the rules live: the product puts its NAT and FORWARD rules into the appliance container (its own network
+ * namespace: ProximityAppliance's gateway script), not onto the PVE host, so they are checked there, and the PVE
+ * host's namespace is checked to hold nothing of the product's (only the bed's own fence).
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+import type * as auto from "@pulumi/pulumi/automation";
+
+import { createEngineStack, type EngineStack } from "../engine/harness";
+import { simulatorStackConfig } from "../engine/sim-config";
+import { startSimulator, type Simulator } from "../pve-sim";
+import { hostExtraCaCerts, LiveBackend } from "../pve-sim/live-backend";
+import { debianMirrors } from "../pve-sim/live/allowlist";
+import { missingTools, Testbed } from "../pve-sim/live/testbed";
+
+const APPLIANCE = 110;
+const APP = 111;
+const DOMAIN = "prox.local";
+const PAGE = "hello from the web app\n";
+
+interface AppOutput {
+    name: string;
+    address: string;
+    url: string;
+}
+
+describe("live deploy: the appliance-only stack through the real engine into real containers", function () {
+    this.timeout(15 * 60_000);
+    let bed: Testbed;
+    let backend: LiveBackend;
+    let sim: Simulator | undefined;
+    let engine: EngineStack | undefined;
+    let workDir: string | undefined;
+    const output: string[] = [];
+    const started = Date.now();
+    const timings: [string, number][] = [];
+
+    async function sh(vmid: number, script: string, opts: { code?: number; timeoutMs?: number } = {}) {
+        const r = await backend.exec(vmid, ["/bin/sh", "-c", script], { timeoutMs: opts.timeoutMs ?? 60_000 });
+        const why = `${script} exited ${r.code}\n${r.stdout.toString()}\n${r.stderr.toString()}`;
+        assert.equal(r.code, opts.code ?? 0, why);
+        return r.stdout.toString();
+    }
+
+    /** A command in the PVE host's namespace (the bed's plumbing, not the PVE host's root): no proxy variables. */
+    function inHostNs(argv: string[]): string {
+        return execFileSync("ip", ["netns", "exec", bed.netns, ...argv], {
+            encoding: "utf8",
+            env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
+        });
+    }
+
+    async function stack(): Promise<auto.Stack> {
+        if (!engine) throw new Error("no engine stack");
+        return engine.stack;
+    }
+
+    before(async function () {
+        if (process.platform !== "linux" || process.getuid?.() !== 0) {
+            if (process.env.PHL_LIVE_REQUIRED === "1") throw new Error("live deploy test needs root on Linux");
+            console.log("    live deploy test skipped: needs root on Linux");
+            this.skip();
+        }
+        const missing = await missingTools();
+        if (missing.length) {
+            const why = `missing ${missing.map((m) => `${m.what} (${m.pkg})`).join(", ")}`;
+            if (process.env.PHL_LIVE_REQUIRED === "1") throw new Error(`live deploy test cannot run: ${why}`);
+            console.log(`    live deploy test skipped: ${why}`);
+            this.skip();
+        }
+        const t0 = Date.now();
+        bed = new Testbed({ name: process.env.PHL_TESTBED_DEPLOY ?? "phldeploy", linkCidr: "10.254.9.0/30" });
+        await bed.down();
+        backend = new LiveBackend({
+            testbed: bed,
+            log: (l) => process.env.PHL_VERBOSE && console.log(`      ${l}`),
+        });
+        await backend.init();
+        sim = await startSimulator({ backend, taskDurationMs: { min: 10, max: 40 } });
+        timings.push(["bed + simulator up", Date.now() - t0]);
+
+        // The stack file: the dev stack's appliance, alone, with the bed's proxy and the machine's own mirror.
+        const mirrors = debianMirrors();
+        const extraCaCerts = await hostExtraCaCerts();
+        const downloads: Record<string, unknown> = {
+            httpProxy: backend.proxyUrl,
+            debianMirror: mirrors.mirror,
+            debianSecurityMirror: mirrors.securityMirror,
+        };
+        // This machine re-signs outgoing HTTPS with a locally added CA; containers must trust it too.
+        if (extraCaCerts.length) downloads.extraCaCerts = extraCaCerts;
+        const config = {
+            "proxmox-homelab:pveNode": "pve",
+            "proxmox-homelab:storage": "local-zfs",
+            "proxmox-homelab:templateStorage": "local",
+            "proxmox-homelab:externalBridge": "vmbr0",
+            "proxmox-homelab:downloads": downloads,
+            "proxmox-homelab:appliance": {
+                enabled: true,
+                os: "debian",
+                vmid: APPLIANCE,
+                cores: 1,
+                memory: 512,
+                swap: 0,
+                diskGiB: 4,
+                domain: DOMAIN,
+                // No forwarder: nothing resolves outside the bed (its rule: no DNS goes out).
+                upstreamDns: [],
+                apps: [
+                    {
+                        name: "web",
+                        port: 8080,
+                        vmid: APP,
+                        cores: 1,
+                        memory: 128,
+                        swap: 0,
+                        diskGiB: 2,
+                        healthPath: "/health",
+                        // The app's own software (busybox's httpd), installed by the app's bootstrap through the
+                        // appliance's NAT and the bed's proxy.
+                        packages: ["busybox"],
+                    },
+                ],
+            },
+        };
+        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "phl-live-deploy-"));
+        // YAML is a superset of JSON.
+        fs.writeFileSync(path.join(workDir, "Pulumi.live.yaml"), JSON.stringify({ config }, null, 2) + "\n");
+        engine = await createEngineStack({ stackName: "live", workDir, config: simulatorStackConfig(sim) });
+    });
+
+    after(async function () {
+        if (engine && process.env.PHL_KEEP_TESTBED !== "1") {
+            try {
+                // Never leave a deployment behind, even when a case failed half-way.
+                await engine.stack.destroy({ onOutput: (o) => output.push(o) });
+            } catch {
+                // reported by the cases
+            }
+        }
+        if (sim && process.env.PHL_KEEP_TESTBED !== "1") await sim.stop();
+        if (bed && process.env.PHL_KEEP_TESTBED !== "1") await bed.down();
+        if (workDir && process.env.PHL_KEEP_TESTBED !== "1") fs.rmSync(workDir, { recursive: true, force: true });
+        if (timings.length) {
+            console.log("    timings (ms):");
+            for (const [what, ms] of timings) console.log(`      ${what}: ${ms}`);
+            console.log(`      whole file: ${Date.now() - started}`);
+        }
+    });
+
+    it("deploys the appliance and its app: real containers, packages through the bed's proxy", async function () {
+        const t0 = Date.now();
+        let r: auto.UpResult;
+        try {
+            r = await (await stack()).up({ onOutput: (o) => output.push(o) });
+        } catch (e) {
+            console.log(output.join("").split("\n").slice(-60).join("\n"));
+            throw e;
+        }
+        timings.push(["pulumi up (fresh)", Date.now() - t0]);
+        assert.equal(r.summary.result, "succeeded");
+        assert.equal(await backend.isRunning(APPLIANCE), true);
+        assert.equal(await backend.isRunning(APP), true);
+        // The packages really came through the proxy, from allowlisted hosts only.
+        const allowed = new Set((await bed.allowlist()).map((h) => h.host));
+        const connections = await bed.proxyConnections();
+        assert.ok(connections.length > 0, "the containers installed through the proxy");
+        for (const host of connections) assert.ok(allowed.has(host), `proxy connected only to allowlisted ${host}`);
+        assert.match(
+            await sh(APPLIANCE, "dpkg-query -W -f '${Status}' dnsmasq caddy iptables"),
+            /^(install ok installed)+$/,
+        );
+        assert.match(await sh(APP, "cat /etc/apt/apt.conf.d/80proxy"), new RegExp(bed.proxyUrl.replace(/\./g, "\\.")));
+    });
+
+    it("the app holds the static lease the appliance's dnsmasq handed out, and resolves names through it", async () => {
+        const outputs = await (await stack()).outputs();
+        const apps = outputs.applianceApps.value as AppOutput[];
+        assert.equal(apps.length, 1);
+        const web = apps[0];
+        assert.equal(web.url, `http://web.${DOMAIN}`);
+        // The address the engine recorded is the one the app really holds...
+        const eth0 = (await backend.interfaces(APP)).find((i) => i.name === "eth0");
+        assert.equal(eth0?.inet?.split("/")[0], web.address);
+        // ...got by DHCP (dhclient's lease, from the appliance's LAN address) for its own MAC...
+        const lease = await sh(APP, "cat /var/lib/dhcp/dhclient.eth0.leases");
+        assert.match(lease, new RegExp(`fixed-address ${web.address.replace(/\./g, "\\.")};`));
+        assert.match(lease, /option dhcp-server-identifier 10\.20\.0\.1;/);
+        assert.match(lease, /option routers 10\.20\.0\.1;/);
+        // ...as the appliance's static lease for that MAC, which its dnsmasq recorded.
+        const mac = eth0?.hwaddr ?? "";
+        const hostLine = await sh(APPLIANCE, "cat /etc/dnsmasq.d/app-web.conf");
+        assert.match(hostLine, new RegExp(`^dhcp-host=${mac},${web.address},web$`, "im"));
+        assert.match(await sh(APPLIANCE, "cat /var/lib/misc/dnsmasq.leases"), new RegExp(`${mac} ${web.address} web`));
+        // The app's name resolves through the appliance's DNS, from the app itself.
+        const resolved = await sh(APP, `busybox nslookup web.${DOMAIN} 10.20.0.1`);
+        assert.match(resolved, new RegExp(`Address:\\s+${web.address.replace(/\./g, "\\.")}`));
+        assert.match(await sh(APP, "cat /etc/resolv.conf"), /nameserver 10\.20\.0\.1/);
+    });
+
+    it("Caddy on the appliance answers http://web.prox.local with the app's page from the WAN side", async () => {
+        // The app's service: busybox httpd (installed by the app's bootstrap) serving a page and /health.
+        await sh(
+            APP,
+            `mkdir -p /srv/www && printf '%s' '${PAGE}' > /srv/www/index.html && echo ok > /srv/www/health && ` +
+                "busybox httpd -p 8080 -h /srv/www",
+        );
+        const outputs = await (await stack()).outputs();
+        const wan = String(outputs.applianceWanAddress.value);
+        assert.match(wan, /^192\.168\.1\.1\d\d$/, "the appliance's WAN address is a lease of the bed's LAN");
+        // From the PVE host's namespace (the WAN side of the appliance), by name as a client on the LAN would ask.
+        const t0 = Date.now();
+        let body: string;
+        let status: string;
+        for (;;) {
+            const out = inHostNs([
+                "curl",
+                "-s",
+                "-m",
+                "5",
+                "--noproxy",
+                "*",
+                "-H",
+                `Host: web.${DOMAIN}`,
+                "-w",
+                "\n%{http_code}",
+                `http://${wan}/`,
+            ]);
+            const lines = out.split("\n");
+            status = lines.pop() ?? "";
+            body = lines.join("\n");
+            // Caddy's active health check runs every 30 s: it may still hold the app for down (503).
+            if (status === "200" || Date.now() - t0 > 75_000) break;
+            await new Promise((r) => setTimeout(r, 2000));
+        }
+        timings.push(["Caddy answering for the app after its service started", Date.now() - t0]);
+        assert.equal(status, "200", body);
+        assert.equal(body.trim(), PAGE.trim());
+        // An unknown name gets nothing from Caddy (no site), not the app.
+        const other = inHostNs([
+            "curl",
+            "-s",
+            "-m",
+            "5",
+            "-H",
+            "Host: nope.prox.local",
+            "-w",
+            "%{http_code}",
+            `http://${wan}/`,
+        ]);
+        assert.doesNotMatch(other, /hello from the web app/);
+    });
+
+    it("masquerades the app LAN out of the WAN and keeps apps off the management network", async () => {
+        const nat = await sh(APPLIANCE, "iptables -t nat -S");
+        assert.match(nat, /^-A POSTROUTING -j PROXIMITY-POSTROUTING$/m);
+        assert.match(nat, /^-A PROXIMITY-POSTROUTING -s 10\.20\.0\.0\/24 -o eth0 -j MASQUERADE$/m);
+        const filter = await sh(APPLIANCE, "iptables -S");
+        assert.match(filter, /^-A FORWARD -j PROXIMITY-FORWARD$/m);
+        assert.match(filter, /^-A PROXIMITY-FORWARD -d 192\.168\.1\.0\/24 -i eth1 -j DROP$/m);
+        assert.equal((await sh(APPLIANCE, "cat /proc/sys/net/ipv4/ip_forward")).trim(), "1");
+        // NAT really applied: the app's only way to the proxy is its default route via the appliance, and every
+        // client the proxy saw, the app's busybox download included, was the appliance's WAN address.
+        const wan = String((await (await stack()).outputs()).applianceWanAddress.value);
+        assert.match(await sh(APP, "ip -4 route"), /^default via 10\.20\.0\.1 dev eth0\b/);
+        assert.doesNotMatch(await sh(APP, "ip -4 route"), /10\.254\./, "no direct route from the app to the proxy");
+        const log = await bed.proxyLog();
+        const clients = new Set([...log.matchAll(/Connect \(file descriptor \d+\): (\S+)/g)].map((m) => m[1]));
+        assert.deepEqual([...clients], [wan], "the proxy saw only the appliance's WAN address");
+        assert.match(log, /Request \(file descriptor \d+\): GET http:\/\/\S+\/busybox_\S+\.deb/, "the app's package");
+        assert.doesNotMatch(await sh(APPLIANCE, "dpkg-query -W -f '${Status}' busybox || true"), /install ok/);
+        // FORWARD really applied: the app cannot reach the PVE host's LAN address (dropped in the appliance)...
+        const before = await sh(APPLIANCE, "iptables -nvx -L PROXIMITY-FORWARD | awk '/192.168.1.0/ {print $1}'");
+        const blocked = await backend.exec(APP, [
+            "busybox",
+            "wget",
+            "-q",
+            "-T",
+            "3",
+            "-O",
+            "-",
+            "http://192.168.1.10/",
+        ]);
+        assert.notEqual(blocked.code, 0, "the management network is out of the app's reach");
+        const afterDrop = await sh(APPLIANCE, "iptables -nvx -L PROXIMITY-FORWARD | awk '/192.168.1.0/ {print $1}'");
+        assert.ok(
+            Number(afterDrop) > Number(before),
+            `the FORWARD drop counted it (${before.trim()} → ${afterDrop.trim()})`,
+        );
+        // ...while the appliance itself, on the WAN side, reaches it.
+        assert.match(await sh(APPLIANCE, "ping -c 1 -W 2 192.168.1.10"), / 0% packet loss/);
+        // The PVE host carries nothing of the product's: its netfilter holds only the bed's fence.
+        const tables = inHostNs(["nft", "list", "tables"]).trim();
+        assert.equal(tables, "table inet phl_fence");
+    });
+
+    it("keeps the bed's fence: nothing was sent toward the outside", async () => {
+        assert.deepEqual(await bed.outsideBound(), { pre_outside: 0, fwd_outside: 0, out_outside: 0, fwd_ipv6: 0 });
+        const route = await backend.exec(APPLIANCE, ["ip", "route", "get", "1.1.1.1"]);
+        assert.match(route.stderr.toString(), /Network is unreachable/);
+    });
+
+    it("a second up changes nothing", async () => {
+        const t0 = Date.now();
+        const r = await (await stack()).up({ onOutput: (o) => output.push(o) });
+        timings.push(["pulumi up (no changes)", Date.now() - t0]);
+        const changes = Object.fromEntries(
+            Object.entries(r.summary.resourceChanges ?? {}).filter(([op]) => op !== "same"),
+        );
+        assert.deepEqual(changes, {});
+    });
+
+    it("destroy removes every container and the app LAN bridge", async () => {
+        const t0 = Date.now();
+        const r = await (await stack()).destroy({ onOutput: (o) => output.push(o) });
+        timings.push(["pulumi destroy", Date.now() - t0]);
+        assert.equal(r.summary.result, "succeeded");
+        assert.deepEqual(await bed.containers(), []);
+        assert.deepEqual(await bed.currentBridges(), ["vmbr0"]);
+        assert.deepEqual([...(sim?.state.containers.keys() ?? [])], []);
+    });
+});
