@@ -138,6 +138,24 @@ describe("end to end: changes to the deployed dev stack, previewed first", funct
         assert.deepEqual(await verifyDeployed(world.sim, await stateResources(world.stack)), []);
     });
 
+    it("NetBox disabled, then added back: Prometheus' scrape targets follow it", async () => {
+        const promConfig = async () =>
+            (await world.sim.backend.pull(120, "/etc/prometheus/prometheus.yml")).toString("utf8");
+        await setObject(world, "netbox", { ...netbox, enabled: false });
+        const off = await previewThenUp(world);
+        assert.ok(off.includes("delete netbox-app"), off.join("\n"));
+        assert.ok(off.includes("update monitoring-prometheus-config"), off.join("\n"));
+        assert.equal(world.sim.state.containers.has(100), false);
+        assert.doesNotMatch(await promConfig(), /10\.100\.0\.10:9100/);
+
+        await setObject(world, "netbox", netbox);
+        const on = await previewThenUp(world);
+        assert.ok(on.includes("create netbox-app"), on.join("\n"));
+        assert.ok(on.includes("update monitoring-prometheus-config"), on.join("\n"));
+        assert.match(await promConfig(), /10\.100\.0\.10:9100/, "the app's node_exporter is scraped again");
+        assert.deepEqual(await verifyDeployed(world.sim, await stateResources(world.stack)), []);
+    });
+
     it("a bridge's comments: updated in place, the network applied once", async () => {
         await setObject(world, "appliance", { ...appliance, lanBridgeComments: "edited comment" });
         const m = mark(world.sim);
