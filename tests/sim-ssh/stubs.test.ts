@@ -270,6 +270,29 @@ describe("pve-sim container backend and command stubs", function () {
             );
         });
 
+        it("concurrent user changes lose nothing and readers never see a truncated database", async () => {
+            // The CI failure this reproduces: `chown caddy:caddy` ran while Cockpit's `useradd -G sudo` rewrote
+            // /etc/group in another exec of the same container, and found it empty.
+            const users = Array.from({ length: 6 }, (_, i) => `race${i}`);
+            const writers = users.map((u) => sh(200, `useradd -m -G sudo,www-data ${u} && usermod -s /bin/bash ${u}`));
+            const reader = sh(
+                200,
+                "i=0; while [ $i -lt 150 ]; do chown svc:svc /srv/svc || exit 1; i=$((i + 1)); done; echo ok",
+            );
+            const results = await Promise.all([...writers, reader]);
+            for (const r of results) assert.equal(r.code, 0, r.stderr);
+            const groups = await sh(200, "getent group sudo www-data | cut -d: -f4; ls -l /etc/passwd /etc/group");
+            const [sudo, www] = groups.stdout.split("\n");
+            assert.deepEqual(sudo.split(",").sort(), users);
+            assert.deepEqual(www.split(",").filter((m) => m.startsWith("race")).sort(), users);
+            assert.match(groups.stdout, /^-rw-r--r-- .* \/etc\/group\n-rw-r--r-- .* \/etc\/passwd\n$/m);
+            for (const u of users) {
+                const line = await sh(200, `getent passwd ${u} | cut -d: -f7`);
+                assert.equal(line.stdout, "/bin/bash\n");
+            }
+            await sh(200, users.map((u) => `userdel -r ${u}`).join(" && "));
+        });
+
         it("curl and wget fetch only URLs a test registered", async () => {
             const url = "https://example.org/files/app.tar.gz?x=1";
             await fx.backend.registerDownload(url, Buffer.from("payload\n"));

@@ -45,6 +45,34 @@ sim_log() {
 sim_sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 # ---- users and groups (files only, like shadow's useradd does) ----
+#
+# Like shadow's tools, every change holds the user database lock (lckpwdf: concurrent `useradd`s in one container
+# must not lose each other's lines) and a rewrite replaces the file by rename, so a concurrent reader (`chown
+# caddy:caddy` while another command adds a user) never sees it truncated.
+
+# sim_userdb_lock: takes the lock for the rest of this process (and its children, which see SIM_USERDB_LOCKED).
+sim_userdb_lock() {
+    [ "${SIM_USERDB_LOCKED:-}" = 1 ] && return 1
+    exec 7>>/etc/.pwd.lock
+    flock -w 15 7 || sim_die 10 "cannot lock /etc/passwd; try again later."
+    SIM_USERDB_LOCKED=1
+    export SIM_USERDB_LOCKED
+}
+# sim_userdb_unlock: releases it early (before starting anything long-lived that would inherit descriptor 7).
+sim_userdb_unlock() {
+    exec 7>&-
+    unset SIM_USERDB_LOCKED
+}
+
+# sim_rewrite FILE: replaces FILE with stdin atomically, keeping its mode and owner.
+sim_rewrite() {
+    _rw=$(mktemp "$1.XXXXXX") || return 1
+    if cat >"$_rw" && chmod "$(stat -c %a "$1")" "$_rw" && chown "$(stat -c %u:%g "$1")" "$_rw" && mv -f "$_rw" "$1"; then
+        return 0
+    fi
+    rm -f "$_rw"
+    return 1
+}
 
 sim_user_exists() { grep -q "^$1:" /etc/passwd 2>/dev/null; }
 sim_group_exists() { grep -q "^$1:" /etc/group 2>/dev/null; }
@@ -84,14 +112,13 @@ sim_add_passwd() {
 
 # sim_add_member GROUP USER
 sim_add_member() {
-    _tmp=$(mktemp /etc/group.XXXXXX)
     awk -F: -v OFS=: -v g="$1" -v u="$2" '
         $1 == g {
             n = split($4, m, ",")
             for (i = 1; i <= n; i++) if (m[i] == u) { print; next }
             $4 = ($4 == "" ? u : $4 "," u)
         }
-        { print }' /etc/group >"$_tmp" && cat "$_tmp" >/etc/group && rm -f "$_tmp"
+        { print }' /etc/group | sim_rewrite /etc/group
 }
 
 # sim_system_user NAME [HOME] [SHELL] [GROUP]: what `adduser --system --group` does in a maintainer script.
@@ -100,6 +127,8 @@ sim_system_user() {
     _home=${2:-/nonexistent}
     _shell=${3:-/usr/sbin/nologin}
     _grp=${4:-$1}
+    _own_lock=0
+    sim_userdb_lock && _own_lock=1
     if ! sim_group_exists "$_grp"; then
         _gid=$(sim_free_id /etc/group 100 999 down)
         sim_add_group "$_grp" "$_gid"
@@ -108,6 +137,7 @@ sim_system_user() {
         _uid=$(sim_free_id /etc/passwd 100 999 down)
         sim_add_passwd "$_name" "$_uid" "$(sim_gid_of "$_grp")" "" "$_home" "$_shell"
     fi
+    [ "$_own_lock" = 1 ] && sim_userdb_unlock
     if [ "$_home" != /nonexistent ] && [ ! -d "$_home" ]; then
         mkdir -p "$_home"
         chown "$_name:$_grp" "$_home"
