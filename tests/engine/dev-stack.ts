@@ -12,7 +12,6 @@ import { curlDownloads, loadHomelabConfig } from "../../config";
 import type { Simulator } from "../pve-sim";
 import { simulatorStackConfig } from "./sim-config";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require("js-yaml") as { load(text: string): unknown };
 
 /** A stack file's `config:` as the program reads it: bare keys, objects as JSON text. */
