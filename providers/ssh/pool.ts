@@ -5,10 +5,16 @@
  * commands on the same PVE host at once. Opening a connection per command costs a full handshake each time and
  * trips sshd's MaxStartups; one connection per endpoint with channels multiplexed over it is what OpenSSH's own
  * ControlMaster does. The pool connects lazily, queues channel opens under a per-connection limit (sshd refuses
- * sessions past MaxSessions, default 10), reconnects for the next command after a drop, and closes a
- * connection shortly after its last channel closes so the host process can exit.
+ * sessions past MaxSessions, default 10), reconnects for the next command after a drop, and keeps an idle
+ * connection open for `idleTimeoutMs` (60 s) so the gaps while PVE tasks run (a container create, a template
+ * download) do not cost a new handshake each.
+ *
+ * An idle connection never keeps the process alive: its socket is unref'd while no channel is open, and the
+ * keepalive is the pool's own unref'd timer (ssh2's keepalive interval holds the event loop, so it is off). A
+ * process that has run its last command exits at once, without waiting for the idle timeout.
  */
 import { createHash } from "node:crypto";
+import { Socket } from "node:net";
 import { Client, type ClientChannel, type ConnectConfig, utils as sshUtils } from "ssh2";
 import {
     SshAuthError,
@@ -63,7 +69,7 @@ export interface ExecResult {
 export interface SshPoolOptions {
     /** Channels open at once per connection; more are queued. Default 8 (OpenSSH's MaxSessions is 10). */
     channelLimit?: number;
-    /** Close a connection this long after its last channel closed. Default 2000 ms. */
+    /** Close a connection this long after its last channel closed. Default 60000 ms. */
     idleTimeoutMs?: number;
     /** SSH keepalive period, so a dead peer is noticed while commands wait. Default 10000 ms. */
     keepaliveIntervalMs?: number;
@@ -87,7 +93,7 @@ export interface SshPoolStats {
 
 const DEFAULTS: Required<SshPoolOptions> = {
     channelLimit: 8,
-    idleTimeoutMs: 2000,
+    idleTimeoutMs: 60_000,
     keepaliveIntervalMs: 10_000,
     keepaliveCountMax: 3,
     readyTimeoutMs: 20_000,
@@ -139,6 +145,19 @@ function checkPrivateKey(privateKey: string, endpoint: string): void {
     }
 }
 
+/**
+ * ssh2 sends its keepalive through its protocol object's ping(), which it does not export; its own keepalive
+ * (the `keepaliveInterval` option) runs a timer that holds the event loop. ssh2 is pinned (package.json), and
+ * this fails loudly at the first connection if a future ssh2 moves it, rather than silently losing the keepalive.
+ */
+function keepalivePing(client: Client): () => void {
+    const protocol = (client as unknown as { _protocol?: { ping?: () => void } })._protocol;
+    if (!protocol || typeof protocol.ping !== "function") {
+        throw new Error("ssh2 no longer exposes its protocol ping: update providers/ssh/pool.ts keepalivePing");
+    }
+    return () => protocol.ping!();
+}
+
 /** One ssh2 connection with its channel semaphore. */
 class Connection {
     state: "connecting" | "ready" | "closed" = "connecting";
@@ -148,6 +167,11 @@ class Connection {
     private limit: number;
     private readonly waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
     private idleTimer?: NodeJS.Timeout;
+    private keepaliveTimer?: NodeJS.Timeout;
+    /** When the server last sent anything; the keepalive declares the peer dead after keepaliveCountMax periods. */
+    private lastHeard = Date.now();
+    private readonly socket = new Socket();
+    private ping?: () => void;
     private readonly closeWaiters: (() => void)[] = [];
     private socketClosed = false;
 
@@ -186,6 +210,8 @@ class Connection {
                 return;
             }
             this.state = "ready";
+            this.lastHeard = Date.now();
+            this.startKeepalive();
             resolveReady();
             this.maybeIdle();
         });
@@ -197,14 +223,15 @@ class Connection {
             this.closeWaiters.splice(0).forEach((w) => w());
             fail(new SshConnectError(`SSH connection to ${endpoint} closed during the handshake`));
         });
+        // Our own socket, so the pool can unref it while the connection is idle.
+        this.socket.on("data", () => (this.lastHeard = Date.now()));
         const config: ConnectConfig = {
-            host: target.host,
-            port: target.port ?? 22,
+            sock: this.socket,
             username: target.username ?? "root",
             privateKey: target.privateKey,
             hostVerifier: pinnedHostVerifier(policy, observed),
-            keepaliveInterval: options.keepaliveIntervalMs,
-            keepaliveCountMax: options.keepaliveCountMax,
+            // ssh2's keepalive timer would hold the event loop while idle; startKeepalive() replaces it.
+            keepaliveInterval: 0,
             readyTimeout: options.readyTimeoutMs,
         };
         if (policy.algorithms) {
@@ -213,10 +240,12 @@ class Connection {
             };
         }
         try {
+            this.socket.connect({ host: target.host, port: target.port ?? 22 });
             this.client.connect(config);
+            this.ping = keepalivePing(this.client);
             // Every command is a few small request/response packets; Nagle's algorithm would hold each back
             // waiting for an ACK (tens of ms). OpenSSH sets TCP_NODELAY for interactive sessions likewise.
-            this.client.setNoDelay(true);
+            this.socket.setNoDelay(true);
         } catch (err) {
             this.socketClosed = true;
             fail(
@@ -244,6 +273,7 @@ class Connection {
         if (this.state === "closed") return;
         this.state = "closed";
         clearTimeout(this.idleTimer);
+        clearInterval(this.keepaliveTimer);
         this.onClosed(this);
         const err = new NotStarted("connection closed before the command was sent");
         this.waiters.splice(0).forEach((w) => w.reject(err));
@@ -253,6 +283,8 @@ class Connection {
     acquire(): Promise<void> {
         clearTimeout(this.idleTimer);
         if (this.state === "closed") return Promise.reject(new NotStarted("connection closed"));
+        // Busy again: the socket keeps the process alive while a command runs.
+        this.socket.ref();
         if (this.active < this.limit) {
             this.active++;
             this.onChannelCount(this.active);
@@ -289,8 +321,33 @@ class Connection {
         this.idleTimer = setTimeout(() => {
             if (this.active === 0 && this.waiters.length === 0) this.close();
         }, this.options.idleTimeoutMs);
-        // An idle connection's timer must not be what keeps the process alive.
+        // Neither an idle connection nor its timer may be what keeps the process alive.
         this.idleTimer.unref();
+        this.socket.unref();
+    }
+
+    /**
+     * Pings the server every keepaliveIntervalMs (an OpenSSH `keepalive@openssh.com` global request, which every
+     * server answers, if only with a failure) and destroys the connection when nothing at all has come back for
+     * keepaliveCountMax periods: a command waiting on a dead peer fails as dropped instead of hanging, and an
+     * idle connection to a host that went away is not reused. The timer is unref'd: it never keeps the process up.
+     */
+    private startKeepalive(): void {
+        const period = this.options.keepaliveIntervalMs;
+        if (!(period > 0)) return;
+        const ping = this.ping;
+        if (!ping) return;
+        this.keepaliveTimer = setInterval(() => {
+            if (this.state !== "ready") return;
+            if (Date.now() - this.lastHeard > period * this.options.keepaliveCountMax) {
+                this.socket.destroy(
+                    new Error(`no answer to SSH keepalives for ${Math.round((Date.now() - this.lastHeard) / 1000)} s`),
+                );
+                return;
+            }
+            ping();
+        }, period);
+        this.keepaliveTimer.unref();
     }
 
     /**

@@ -200,9 +200,45 @@ describe("SshPool (fixture server)", () => {
         assert.equal(code, 0, out);
         const m = /idle-exit ok (\d+)/.exec(out);
         assert.ok(m, out);
-        // The default idle timeout is 2 s; the process must be gone shortly after it, not hang on the socket.
+        // The idle connection stays open for 60 s, but unref'd: the process is gone right after its last command.
         const lingered = doneAt - Number(m[1]);
-        assert.ok(lingered >= 1500 && lingered < 6000, `exited ${lingered} ms after its last command`);
+        assert.ok(lingered < 1500, `exited ${lingered} ms after its last command`);
+    });
+
+    it("keeps an idle connection for the next command across a gap (a PVE task running meanwhile)", async () => {
+        await pool.exec(targetOf(server), "true");
+        await sleep(2500);
+        assert.equal(pool.stats().openConnections, 1);
+        assert.equal((await pool.exec(targetOf(server), "echo again")).stdout.toString(), "again\n");
+        assert.equal(pool.stats().connectionsOpened, 1);
+    });
+
+    it("declares a peer that stopped answering dead after its keepalives go unanswered", async () => {
+        const watchful = new SshPool({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
+        try {
+            const started = server.waitForExec(/sleep 20/);
+            const t0 = Date.now();
+            const running = watchful.exec(targetOf(server), "sleep 20");
+            await started;
+            server.freezeAll();
+            await assert.rejects(running, SshConnectionDropped);
+            const took = Date.now() - t0;
+            assert.ok(took < 5000, `noticed after ${took} ms`);
+            assert.equal(watchful.stats().openConnections, 0);
+        } finally {
+            await watchful.closeAll();
+        }
+    });
+
+    it("keeps a quiet but live connection: keepalives are answered while a long command prints nothing", async () => {
+        const watchful = new SshPool({ keepaliveIntervalMs: 100, keepaliveCountMax: 2 });
+        try {
+            const r = await watchful.exec(targetOf(server), "sleep 1.2; echo done");
+            assert.equal(r.stdout.toString(), "done\n");
+            assert.equal(watchful.stats().connectionsOpened, 1);
+        } finally {
+            await watchful.closeAll();
+        }
     });
 
     it("shares one pool per process through getSshPool()", () => {
