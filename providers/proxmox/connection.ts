@@ -24,6 +24,7 @@ export const PVE_SETTINGS = {
     tlsFingerprint: { key: "pveTlsFingerprint", env: "PVE_TLS_FINGERPRINT" },
     caCert: { key: "pveCaCert", env: "PVE_CA_CERT" },
     insecure: { key: "pveInsecure", env: "PVE_INSECURE" },
+    taskTimeout: { key: "pveTaskTimeoutSeconds", env: "PVE_TASK_TIMEOUT_SECONDS" },
 } as const;
 
 export type PveSettingName = keyof typeof PVE_SETTINGS;
@@ -77,7 +78,16 @@ export interface PveConnectionSettings {
     /** Present when `pvePassword` is set; needed for root-only operations (tokens are never root@pam). */
     password?: string;
     tls: PveTlsSettings;
+    /**
+     * How long to wait for any one PVE task (container create, start, network apply, template download) before
+     * giving up on it. Unset: each kind's own default (create 20 min, power 5 min, network apply 2 min,
+     * download 30 min). The task itself is not stopped when we stop waiting.
+     */
+    taskTimeoutMs?: number;
 }
+
+/** Bounds of pveTaskTimeoutSeconds: at least a second, at most a day. */
+export const TASK_TIMEOUT_SECONDS = { min: 1, max: 86_400 } as const;
 
 /** `user@realm!tokenid=secret`; PVE splits the header value on its last `=`. */
 const TOKEN_RE = /^([^\s@!=:]+@[A-Za-z][A-Za-z0-9.\-_]*![A-Za-z][A-Za-z0-9.\-_]+)=([^\s=]+)$/;
@@ -144,6 +154,23 @@ const caSchema = z.string().transform((raw, ctx) => {
     return pem;
 });
 
+/** Whole seconds; 0 (Pulumi.yaml's default) means unset. */
+const taskTimeoutSchema = z.string().transform((raw, ctx): number | undefined => {
+    const v = raw.trim();
+    const n = Number(v);
+    if (v === "0") return undefined;
+    if (!/^\d+$/.test(v) || n < TASK_TIMEOUT_SECONDS.min || n > TASK_TIMEOUT_SECONDS.max) {
+        ctx.addIssue({
+            code: "custom",
+            message:
+                `must be a whole number of seconds from ${TASK_TIMEOUT_SECONDS.min} to ${TASK_TIMEOUT_SECONDS.max} ` +
+                `(0: each kind's default), got '${raw}'`,
+        });
+        return z.NEVER;
+    }
+    return n * 1000;
+});
+
 const booleanSchema = z.string().transform((raw, ctx) => {
     const v = raw.trim().toLowerCase();
     if (["true", "1", "yes", "on"].includes(v)) return true;
@@ -188,6 +215,7 @@ export function resolveConnection(
     const fingerprint = parse("tlsFingerprint", fingerprintSchema);
     const ca = parse("caCert", caSchema);
     const insecure = parse("insecure", booleanSchema) ?? false;
+    const taskTimeoutMs = parse("taskTimeout", taskTimeoutSchema);
     if (insecure && (read("tlsFingerprint") !== undefined || read("caCert") !== undefined)) {
         problems.push(
             `${settingLabel(PVE_SETTINGS.insecure)}: conflicts with ${settingLabel(PVE_SETTINGS.tlsFingerprint)} / ` +
@@ -201,5 +229,6 @@ export function resolveConnection(
     if (password !== undefined) settings.password = password;
     if (ca !== undefined) settings.tls.ca = ca;
     if (fingerprint !== undefined) settings.tls.fingerprint = fingerprint;
+    if (taskTimeoutMs !== undefined) settings.taskTimeoutMs = taskTimeoutMs;
     return settings;
 }

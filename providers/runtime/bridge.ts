@@ -27,7 +27,7 @@ import {
     waitForTask,
     withNetworkLock,
 } from "../proxmox";
-import { pve } from "./context";
+import { pve, taskTimeoutMs } from "./context";
 import { defineHandler } from "./define";
 import { BridgeInputs, bridgeSchema } from "./schemas";
 import { isUnknown } from "./unknown";
@@ -203,7 +203,7 @@ function refuseUnrelated(pending: PendingNetworkChanges, node: string, name: str
 async function apply(client: PveClient, node: string, name: string): Promise<void> {
     try {
         const upid = await applyNetwork(client, node);
-        await waitForTask(client, node, upid, { timeoutMs: APPLY_TIMEOUT_MS });
+        await waitForTask(client, node, upid, { timeoutMs: taskTimeoutMs(APPLY_TIMEOUT_MS) });
     } catch (err) {
         const detail = err instanceof Error ? err.message : String(err);
         // A failed ifreload has its own story in the task log; a failed request left our edit staged.

@@ -34,6 +34,14 @@ export function connectionSettings(): PveConnectionSettings {
     return cache.settings;
 }
 
+/**
+ * How long to wait for a PVE task of a kind whose default is `defaultMs`: `pveTaskTimeoutSeconds` when the stack
+ * sets it (slow storage, big templates, or a test that wants the timeout path), else the kind's default.
+ */
+export function taskTimeoutMs(defaultMs: number): number {
+    return connectionSettings().taskTimeoutMs ?? defaultMs;
+}
+
 /** The client for ordinary operations: the API token when configured, else a root@pam (or other user) ticket. */
 export function pve(): PveClient {
     cache.client ??= new PveClient(connectionSettings());

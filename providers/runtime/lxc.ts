@@ -8,6 +8,7 @@
 import {
     PveApiError,
     PveClient,
+    PveTaskTimeoutError,
     createLxc,
     deleteLxc,
     getLxcConfig,
@@ -36,7 +37,7 @@ import {
     LxcCreateParams,
     NetConfig,
 } from "../proxmox";
-import { canActAsRoot, pve, rootPve } from "./context";
+import { canActAsRoot, pve, rootPve, taskTimeoutMs } from "./context";
 import { defineHandler } from "./define";
 import { LxcInputs, LxcNetworkInputs, lxcSchema } from "./schemas";
 import { isUnknown } from "./unknown";
@@ -167,6 +168,51 @@ function partialFailure(id: string, properties: Outs, err: unknown): Error {
     return Object.assign(new Error(message), { id, properties, reasons: [message] });
 }
 
+/** The create task outlived pveTaskTimeoutSeconds: the container (vmid known) may still come into being. */
+class CreateStillRunning extends Error {
+    constructor(
+        readonly vmid: number,
+        cause: PveTaskTimeoutError,
+    ) {
+        super(
+            `CT ${vmid}: the create task did not finish within ${Math.round(cause.timeoutMs / 1000)} s and may ` +
+                `still be running on node '${cause.node}' (${cause.upid}). The container is recorded in the stack; ` +
+                "the next up waits for the task and finishes it. Raise proxmox-homelab:pveTaskTimeoutSeconds " +
+                "if the storage or the template is slow.",
+            { cause },
+        );
+    }
+}
+
+/**
+ * Waits while a container is locked by a task still running (an earlier create that outlived our timeout, a
+ * backup), up to the task timeout; a CT that is gone is an error saying how to get back on track.
+ */
+async function awaitUnlocked(client: PveClient, node: string, vmid: number): Promise<LxcConfig> {
+    const deadline = Date.now() + taskTimeoutMs(CREATE_TIMEOUT_MS);
+    let delay = 250;
+    for (;;) {
+        let config: LxcConfig;
+        try {
+            config = await getLxcConfig(client, node, vmid);
+        } catch (err) {
+            if (!isPveNotFound(err)) throw err;
+            throw new Error(
+                `CT ${vmid} is in the stack but not on node '${node}' (its create may never have completed): run ` +
+                    "`pulumi refresh` to forget it, then `pulumi up` to create it again",
+                { cause: err },
+            );
+        }
+        const lock = lxcConfigValue(config, "lock");
+        if (lock === undefined || lock === "mounted") return config;
+        if (Date.now() >= deadline) {
+            throw new Error(`CT ${vmid} is still locked (${lock}) on node '${node}'; try again once that task ended`);
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(2000, delay * 2);
+    }
+}
+
 function isAlreadyExists(err: unknown): boolean {
     return err instanceof PveApiError && /already exists/.test(err.pveMessage);
 }
@@ -178,7 +224,12 @@ function hasOwnerTag(config: LxcConfig, ownerTag: string): boolean {
 // ---------------------------------------------------------------------------------------------------------
 // Power
 
-async function task(client: PveClient, node: string, upid: Promise<string>, timeoutMs = POWER_TIMEOUT_MS) {
+async function task(
+    client: PveClient,
+    node: string,
+    upid: Promise<string>,
+    timeoutMs = taskTimeoutMs(POWER_TIMEOUT_MS),
+) {
     return waitForTask(client, node, await upid, { timeoutMs });
 }
 
@@ -360,9 +411,15 @@ async function sendCreate(client: PveClient, i: LxcInputs): Promise<{ vmid: numb
             }
         }
         try {
-            await task(client, i.node, createLxc(client, i.node, createParams(i, vmid)), CREATE_TIMEOUT_MS);
+            await task(
+                client,
+                i.node,
+                createLxc(client, i.node, createParams(i, vmid)),
+                taskTimeoutMs(CREATE_TIMEOUT_MS),
+            );
             return { vmid, adopted: false };
         } catch (err) {
+            if (err instanceof PveTaskTimeoutError) throw new CreateStillRunning(vmid, err);
             if (isAlreadyExists(err) && attempt < attempts) continue;
             if (isAlreadyExists(err) && i.vmid !== undefined) {
                 // Someone created it between our look and our create: look again (it may be ours).
@@ -382,12 +439,25 @@ async function sendCreate(client: PveClient, i: LxcInputs): Promise<{ vmid: numb
 
 async function create(i: LxcInputs): Promise<{ id: string; outs: Outs }> {
     const client = clientFor(i);
-    const { vmid, adopted } = await sendCreate(client, i);
+    let sent: { vmid: number; adopted: boolean };
+    try {
+        sent = await sendCreate(client, i);
+    } catch (err) {
+        if (!(err instanceof CreateStillRunning)) throw err;
+        // Recorded, not forgotten: the next up's update waits for the task and converges the container.
+        throw partialFailure(
+            String(err.vmid),
+            stateOf(i, err.vmid, { status: "creating", interfaces: [], pendingChanges: [] }),
+            err,
+        );
+    }
+    const { vmid, adopted } = sent;
     const id = String(vmid);
     try {
         if (adopted) {
-            // Converge what the interrupted run left (it may have stopped before its config or start).
-            await converge(client, i, vmid);
+            // Converge what the interrupted run left (it may have stopped before its config or start); its
+            // create task may still be running.
+            await converge(client, i, vmid, await awaitUnlocked(client, i.node, vmid));
         }
         if (i.started) await start(client, i.node, vmid);
         return { id, outs: await outputsFor(client, i, vmid, { addressTimeoutSeconds: i.addressTimeoutSeconds }) };
@@ -410,8 +480,8 @@ async function create(i: LxcInputs): Promise<{ id: string; outs: Outs }> {
  * Brings the live config to the inputs: changed keys in one PUT, keys we no longer set deleted, the disk grown
  * (power state and pending keys are the caller's).
  */
-async function converge(client: PveClient, i: LxcInputs, vmid: number): Promise<void> {
-    const live = await getLxcConfig(client, i.node, vmid);
+async function converge(client: PveClient, i: LxcInputs, vmid: number, current?: LxcConfig): Promise<void> {
+    const live = current ?? (await getLxcConfig(client, i.node, vmid));
     const hwaddrs: Record<string, string | undefined> = {};
     for (const key of netKeys(live)) hwaddrs[key] = hwaddrOf(live, key);
     const want = desiredConfig(i, hwaddrs);
@@ -432,7 +502,7 @@ async function converge(client: PveClient, i: LxcInputs, vmid: number): Promise<
         const current = info.size ? sizeToGiB(info.size) : undefined;
         if (current !== undefined && i.rootfs.sizeGiB > current) {
             const upid = await resizeLxcDisk(client, i.node, vmid, "rootfs", `${i.rootfs.sizeGiB}G`);
-            if (upid) await waitForTask(client, i.node, upid, { timeoutMs: POWER_TIMEOUT_MS });
+            if (upid) await waitForTask(client, i.node, upid, { timeoutMs: taskTimeoutMs(POWER_TIMEOUT_MS) });
         }
     }
 }
@@ -460,7 +530,7 @@ function featuresToInputs(text: string): LxcInputs["features"] {
 async function update(id: string, i: LxcInputs): Promise<Outs> {
     const vmid = Number(id);
     const client = clientFor(i);
-    await converge(client, i, vmid);
+    await converge(client, i, vmid, await awaitUnlocked(client, i.node, vmid));
     let running = await isRunning(client, i.node, vmid);
     if (i.started && !running) {
         await start(client, i.node, vmid);
@@ -552,7 +622,7 @@ async function remove(id: string, props: Outs): Promise<void> {
         : pve();
     try {
         await powerOff(client, node, vmid);
-        await task(client, node, deleteLxc(client, node, vmid), CREATE_TIMEOUT_MS);
+        await task(client, node, deleteLxc(client, node, vmid), taskTimeoutMs(CREATE_TIMEOUT_MS));
     } catch (err) {
         if (isPveNotFound(err)) return;
         throw err;

@@ -14,7 +14,7 @@ import {
     templateVolid,
     waitForTask,
 } from "../proxmox";
-import { pve } from "./context";
+import { pve, taskTimeoutMs } from "./context";
 import { defineHandler } from "./define";
 import { TemplateInputs, templateSchema } from "./schemas";
 
@@ -71,7 +71,7 @@ async function ensure(i: TemplateInputs): Promise<boolean> {
         if (!offered.includes(i.template)) throw notOffered(i, offered);
         try {
             const upid = await downloadTemplate(client, i.node, i.storage, i.template);
-            await waitForTask(client, i.node, upid, { timeoutMs: DOWNLOAD_TIMEOUT_MS });
+            await waitForTask(client, i.node, upid, { timeoutMs: taskTimeoutMs(DOWNLOAD_TIMEOUT_MS) });
         } catch (err) {
             const detail = err instanceof Error ? err.message : String(err);
             throw new Error(
@@ -139,7 +139,7 @@ defineHandler({
             if (!(await isPresent(client, node, storage, volid))) return;
             try {
                 const upid = await deleteStorageVolume(client, node, storage, volid);
-                if (upid) await waitForTask(client, node, upid, { timeoutMs: DELETE_TIMEOUT_MS });
+                if (upid) await waitForTask(client, node, upid, { timeoutMs: taskTimeoutMs(DELETE_TIMEOUT_MS) });
             } catch (err) {
                 const detail = err instanceof Error ? err.message : String(err);
                 throw new Error(`removing template ${volid} from node '${node}' failed: ${detail}`, { cause: err });

@@ -122,6 +122,28 @@ describe("resolveConnection", () => {
         }
     });
 
+    it("reads pveTaskTimeoutSeconds: whole seconds, 0 as unset, anything else named with its rule", () => {
+        const base = { PVE_ENDPOINT: "https://pve:8006", PVE_API_TOKEN: TOKEN, PVE_TLS_FINGERPRINT: FP };
+        assert.equal(resolveConnection(config({}), base).taskTimeoutMs, undefined);
+        assert.equal(
+            resolveConnection(config({ "proxmox-homelab:pveTaskTimeoutSeconds": "0" }), base).taskTimeoutMs,
+            undefined,
+        );
+        assert.equal(
+            resolveConnection(config({ "proxmox-homelab:pveTaskTimeoutSeconds": "3600" }), base).taskTimeoutMs,
+            3_600_000,
+        );
+        for (const bad of ["-5", "1.5", "ten", "86401"]) {
+            const problems = problemsOf(() =>
+                resolveConnection(config({}), { ...base, PVE_TASK_TIMEOUT_SECONDS: bad }),
+            );
+            assert.deepEqual(problems, [
+                "proxmox-homelab:pveTaskTimeoutSeconds (or PVE_TASK_TIMEOUT_SECONDS): must be a whole number of " +
+                    `seconds from 1 to 86400 (0: each kind's default), got '${bad}'`,
+            ]);
+        }
+    });
+
     it("refuses insecure together with a pin or CA", () => {
         const problems = problemsOf(() =>
             resolveConnection(config({}), {

@@ -53,7 +53,15 @@ async function snapshot(sim: Simulator, resources: StateResource[]): Promise<Rec
 interface Fault {
     describe: string;
     inject(sim: Simulator): void;
+    /** Stack config for the faulted up only (bare keys); the recovery up runs without it. */
+    config?: Record<string, string>;
+    /** What the faulted up must report (proof that the fault was exercised), when a kind can say. */
+    expect?: RegExp;
 }
+
+/** The task timeout of the "slow task" fault, and how long the slowed task then runs. */
+const SHORT_TASK_TIMEOUT_S = 2;
+const SLOW_TASK_MS = 6000;
 
 interface Totals {
     requests: number;
@@ -126,6 +134,17 @@ const KINDS: FaultKind[] = [
                 }),
         };
     },
+    (rand) => {
+        // The task is still running when the provider stops waiting: the resource must be recorded or
+        // adoptable, and the next up (with the default timeouts) must wait for it rather than fight its lock.
+        const type = pick(rand, ["vzcreate", "vzstart", "srvreload"]);
+        return {
+            describe: `the next ${type} task runs ${SLOW_TASK_MS} ms, past a ${SHORT_TASK_TIMEOUT_S} s task timeout`,
+            config: { pveTaskTimeoutSeconds: String(SHORT_TASK_TIMEOUT_S) },
+            expect: new RegExp(`did not finish within (${SHORT_TASK_TIMEOUT_S} s|${SHORT_TASK_TIMEOUT_S * 1000} ms)`),
+            inject: (sim) => sim.faults.slowTasks({ type, durationMs: SLOW_TASK_MS, count: 1 }),
+        };
+    },
 ];
 
 describe("end to end: seeded fault campaign on the real engine", function () {
@@ -157,20 +176,26 @@ describe("end to end: seeded fault campaign on the real engine", function () {
             this.timeout(10 * 60_000);
             const rand = prng(seed);
             const fault = pick(rand, KINDS)(rand, totals);
-            const world: World = await startWorld();
+            const world: World = await startWorld({ extraConfig: fault.config });
             let ok = false;
             try {
                 world.sim.faults.ssh.drop ??= [];
                 world.sim.faults.ssh.fail ??= [];
                 fault.inject(world.sim);
+                let faulted = "";
                 try {
-                    await world.stack.up({ onOutput: collect(world) });
-                } catch {
+                    await world.stack.up({ onOutput: (out) => (faulted += out) });
+                } catch (err) {
                     // Whether the faulted up fails or rides the fault out (retries), the clean up must converge.
+                    faulted += String(err);
                 }
+                if (fault.expect) assert.match(faulted, fault.expect, "the fault was exercised");
                 world.sim.faults.clear();
                 world.sim.faults.ssh.drop!.length = 0;
                 world.sim.faults.ssh.fail!.length = 0;
+                for (const key of Object.keys(fault.config ?? {})) {
+                    await world.stack.removeConfig(`proxmox-homelab:${key}`);
+                }
                 await recover(world);
                 const up = await world.stack.up({ onOutput: collect(world) });
                 assert.equal(up.summary.result, "succeeded");

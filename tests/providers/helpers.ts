@@ -10,11 +10,19 @@ import { simulatorStackConfig } from "../engine/sim-config";
 
 export type Props = Record<string, unknown>;
 
-/** Points the runtime at `sim` (token + root@pam password, TLS and SSH pinned); `omit` drops config keys. */
-export async function configureFor(sim: Simulator, omit: string[] = []): Promise<void> {
+/**
+ * Points the runtime at `sim` (token + root@pam password, TLS and SSH pinned); `omit` drops config keys, `extra`
+ * sets more (bare keys, e.g. `{ pveTaskTimeoutSeconds: "1" }`).
+ */
+export async function configureFor(
+    sim: Simulator,
+    omit: string[] = [],
+    extra: Record<string, string> = {},
+): Promise<void> {
     resetContext();
     const config = simulatorStackConfig(sim);
     for (const key of omit) delete config[key];
+    for (const [key, value] of Object.entries(extra)) config[key] = { value };
     await configure({ config: { get: (key: string) => config[key.replace(/^proxmox-homelab:/, "")]?.value } });
 }
 

@@ -353,4 +353,42 @@ describe("lxc provider (simulator)", function () {
         sim.faults.failNextTask({ type: "vzcreate", count: 1, exitstatus: "unable to create CT 161 - storage full" });
         await assert.rejects(lxc.checkAndCreate(inputs({ vmid: 161, hostname: "full" })), /storage full/);
     });
+
+    it("records a CT whose create task outlived pveTaskTimeoutSeconds; the next update waits for it and finishes", async () => {
+        await configureFor(sim, [], { pveTaskTimeoutSeconds: "1" });
+        let partial: Props | undefined;
+        const checked = await lxc.check({}, inputs({ vmid: 170, hostname: "slow" }));
+        try {
+            sim.faults.slowTasks({ type: "vzcreate", durationMs: 3000, count: 1 });
+            await assert.rejects(lxc.create(checked.inputs), (err: Error & { id?: string; properties?: Props }) => {
+                assert.equal(err.id, "170");
+                partial = err.properties;
+                assert.match(
+                    err.message,
+                    /^CT 170: the create task did not finish within 1 s and may still be running on node 'pve' \(UPID:pve:[^)]+:vzcreate:170:[^)]+\)\. The container is recorded in the stack; the next up waits for the task and finishes it\. Raise proxmox-homelab:pveTaskTimeoutSeconds if the storage or the template is slow\.$/,
+                );
+                return true;
+            });
+            assert.equal(partial?.status, "creating");
+            assert.equal((await liveConfig(sim, 170)).lock, "create", "the task still runs");
+        } finally {
+            await configureFor(sim);
+        }
+        // The user runs up again (default timeouts): update waits for the create lock, converges and starts.
+        const seq = lastSeq(sim);
+        const u = await lxc.update("170", partial!, checked.inputs);
+        assert.equal(u.outs.status, "running");
+        assert.equal((await liveConfig(sim, 170)).lock, undefined);
+        assert.deepEqual(writesSince(sim, seq), ["POST /nodes/pve/lxc/170/status/start"]);
+        await lxc.delete("170", u.outs);
+
+        // A recorded CT that never came into being: the error says how to get back on track.
+        await assert.rejects(
+            lxc.update("170", partial!, checked.inputs),
+            (err: Error) =>
+                err.message ===
+                "CT 170 is in the stack but not on node 'pve' (its create may never have completed): run " +
+                    "`pulumi refresh` to forget it, then `pulumi up` to create it again",
+        );
+    });
 });

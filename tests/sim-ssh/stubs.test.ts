@@ -284,7 +284,13 @@ describe("pve-sim container backend and command stubs", function () {
             const groups = await sh(200, "getent group sudo www-data | cut -d: -f4; ls -l /etc/passwd /etc/group");
             const [sudo, www] = groups.stdout.split("\n");
             assert.deepEqual(sudo.split(",").sort(), users);
-            assert.deepEqual(www.split(",").filter((m) => m.startsWith("race")).sort(), users);
+            assert.deepEqual(
+                www
+                    .split(",")
+                    .filter((m) => m.startsWith("race"))
+                    .sort(),
+                users,
+            );
             assert.match(groups.stdout, /^-rw-r--r-- .* \/etc\/group\n-rw-r--r-- .* \/etc\/passwd\n$/m);
             for (const u of users) {
                 const line = await sh(200, `getent passwd ${u} | cut -d: -f7`);
