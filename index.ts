@@ -9,11 +9,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { APPLIANCE_DEFAULTS, ProximityAppliance } from "./components/appliance/index";
 import { HomelabCa, MonitoringTargets } from "./components/common/index";
+import { redactSdkRpcDebug } from "./components/common/sdk-debug";
 import type { ContainerOs } from "./components/common/container";
 import { MonitoringLxc } from "./components/monitoring/index";
 import { NetboxStack } from "./components/netbox/index";
 import { COMPONENT_NAMES, HomelabConfig, loadHomelabConfig } from "./config";
 import { Template } from "./providers/index";
+
+// Before any resource is registered: the SDK's debug log of RPC responses would put secrets in the event log.
+redactSdkRpcDebug();
 
 type Outputs = Record<string, pulumi.Output<unknown>>;
 

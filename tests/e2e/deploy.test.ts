@@ -4,7 +4,7 @@
  * asserted on both sides (what the engine reports, what the simulator holds and saw).
  */
 import * as assert from "node:assert/strict";
-import { changesOf, collect, mark, ofType, since, startWorld, stateResources, verifyDeployed, World } from "./world";
+import { changesOf, mark, observe, ofType, since, startWorld, stateResources, verifyDeployed, World } from "./world";
 import { leaks, plainTexts, secretValues } from "./secrets";
 
 describe("end to end: the dev stack on the real engine", function () {
@@ -18,7 +18,7 @@ describe("end to end: the dev stack on the real engine", function () {
         if (!world) return;
         try {
             // Never leave a deployment behind, even when a case failed half-way.
-            await world.stack.destroy({ onOutput: collect(world) });
+            await world.stack.destroy(observe(world));
         } catch {
             // reported by the cases
         }
@@ -27,7 +27,7 @@ describe("end to end: the dev stack on the real engine", function () {
 
     it("preview on a fresh stack plans creates and makes no write request and no changing command", async () => {
         const m = mark(world.sim);
-        const r = await world.stack.preview({ onOutput: collect(world) });
+        const r = await world.stack.preview(observe(world));
         const planned = r.changeSummary as Record<string, number>;
         assert.ok((planned.create ?? 0) > 20, `creates planned: ${JSON.stringify(planned)}`);
         const seen = since(world.sim, m);
@@ -42,7 +42,7 @@ describe("end to end: the dev stack on the real engine", function () {
     });
 
     it("up deploys every container, bridge and file the components declare", async () => {
-        const r = await world.stack.up({ onOutput: collect(world) });
+        const r = await world.stack.up(observe(world));
         assert.equal(r.summary.result, "succeeded");
         const resources = await stateResources(world.stack);
         assert.deepEqual(await verifyDeployed(world.sim, resources), []);
@@ -65,7 +65,7 @@ describe("end to end: the dev stack on the real engine", function () {
 
     it("a second up reports no changes, makes no write request and runs no changing command", async () => {
         const m = mark(world.sim);
-        const r = await world.stack.up({ onOutput: collect(world) });
+        const r = await world.stack.up(observe(world));
         assert.deepEqual(changesOf(r.summary.resourceChanges), {});
         const seen = since(world.sim, m);
         assert.deepEqual(
@@ -98,7 +98,7 @@ describe("end to end: the dev stack on the real engine", function () {
         const apply = await world.sim.api("PUT", "/nodes/pve/network");
         await world.sim.waitForTask(String(apply.data));
 
-        const refreshed = await world.stack.refresh({ onOutput: collect(world) });
+        const refreshed = await world.stack.refresh(observe(world));
         const changes = changesOf(refreshed.summary.resourceChanges);
         assert.ok((changes.update ?? 0) >= 3, `refresh changes: ${JSON.stringify(changes)}`);
         const afterRefresh = await stateResources(world.stack);
@@ -108,16 +108,20 @@ describe("end to end: the dev stack on the real engine", function () {
             "refresh recorded the bridge's live comments",
         );
 
-        const up = await world.stack.up({ onOutput: collect(world) });
+        const up = await world.stack.up(observe(world));
         assert.ok((changesOf(up.summary.resourceChanges).update ?? 0) >= 3);
         assert.equal(world.sim.state.containers.get(Number(other.id))?.running, true);
         assert.equal(String(world.sim.state.network.get(bridgeName)?.comments).trimEnd(), bridge.outputs?.comments);
         assert.deepEqual(await verifyDeployed(world.sim, await stateResources(world.stack)), []);
     });
 
-    it("no secret appears in plain text in state, engine output, request log or SSH argv", async () => {
-        const secrets = secretValues(world);
+    /** Read while the stack holds them; the check runs again after destroy, when the state no longer does. */
+    let secrets: string[] = [];
+
+    it("no secret appears in plain text in state, engine output and event log, request log or SSH argv", async () => {
+        secrets = secretValues(world);
         assert.ok(secrets.length >= 10, `secrets found: ${secrets.length}`);
+        assert.ok(world.events.length > 100, `engine events seen: ${world.events.length}`);
         assert.deepEqual(leaks(secrets, plainTexts(world)), []);
     });
 
@@ -145,7 +149,7 @@ describe("end to end: the dev stack on the real engine", function () {
 
     it("destroy leaves no container, bridge, role, user or token of ours, and nothing pending", async () => {
         const bridges = ofType(await stateResources(world.stack), "Bridge").map((b) => String(b.outputs?.name));
-        const r = await world.stack.destroy({ onOutput: collect(world) });
+        const r = await world.stack.destroy(observe(world));
         assert.equal(r.summary.result, "succeeded");
         assert.deepEqual([...world.sim.state.containers.keys()], []);
         for (const b of bridges) assert.equal(world.sim.state.network.has(b), false, `bridge ${b} removed`);
@@ -161,5 +165,14 @@ describe("end to end: the dev stack on the real engine", function () {
             [],
         );
         assert.deepEqual(await stateResources(world.stack), []);
+    });
+
+    it("after up, refresh and destroy, still no secret in state, output, event log, request log or SSH argv", () => {
+        assert.ok(secrets.length >= 10, "the secrets were read before destroy");
+        assert.ok(
+            world.events.some((e) => /"kind":"destroy"|"op":"delete"/.test(e)),
+            "the event log holds the destroy",
+        );
+        assert.deepEqual(leaks(secrets, plainTexts(world)), []);
     });
 });

@@ -72,6 +72,7 @@ export function plainTexts(world: World): Record<string, string> {
     return {
         "exported state": pulumiCli(world, ["stack", "export"]),
         "engine output": world.output.join(""),
+        "engine event log": world.events.join("\n"),
         "simulator request log": JSON.stringify(world.sim.requestLog.all()),
         "SSH journal argv": JSON.stringify(world.sim.sshJournal.map((e) => e.argv)),
     };

@@ -33,6 +33,8 @@ export interface World {
     stack: auto.Stack;
     /** Every line the engine printed, across all operations (for the secrets check). */
     output: string[];
+    /** The engine's event log (Automation API `onEvent`), as JSON, for operations run with `observe(world)`. */
+    events: string[];
     stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startWorld(
             engine,
             stack: engine.stack,
             output,
+            events: [],
             async stop() {
                 await sim.stop();
                 fs.rmSync(workDir, { recursive: true, force: true });
@@ -74,6 +77,11 @@ export async function startWorld(
 /** Collects the engine's output of one operation into `world.output` (and nothing to the console). */
 export function collect(world: World): (out: string) => void {
     return (out: string) => world.output.push(out);
+}
+
+/** Operation options that keep both the engine's output and its event log in the world. */
+export function observe(world: World): { onOutput: (out: string) => void; onEvent: (e: auto.EngineEvent) => void } {
+    return { onOutput: collect(world), onEvent: (e) => world.events.push(JSON.stringify(e)) };
 }
 
 export async function stateResources(stack: auto.Stack): Promise<StateResource[]> {
