@@ -91,7 +91,7 @@ export interface SshPoolStats {
     maxConcurrentChannels: number;
 }
 
-const DEFAULTS: Required<SshPoolOptions> = {
+export const SSH_POOL_DEFAULTS: Readonly<Required<SshPoolOptions>> = {
     channelLimit: 8,
     idleTimeoutMs: 60_000,
     keepaliveIntervalMs: 10_000,
@@ -515,7 +515,7 @@ export class SshPool {
     private maxChannels = 0;
 
     constructor(options: SshPoolOptions = {}) {
-        this.options = { ...DEFAULTS, ...stripUndefined(options) };
+        this.options = { ...SSH_POOL_DEFAULTS, ...stripUndefined(options) };
         if (!Number.isInteger(this.options.channelLimit) || this.options.channelLimit < 1) {
             throw new SshConfigError(`SshPool channelLimit must be a positive integer, got ${options.channelLimit}`);
         }
