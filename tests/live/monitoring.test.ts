@@ -383,6 +383,16 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
         assert.match(route.stderr.toString(), /Network is unreachable/);
     });
 
+    it("a second up changes nothing", async () => {
+        const t0 = Date.now();
+        const r = await (await stack()).up({ onOutput: (o) => output.push(o) });
+        timings.push(["pulumi up (no changes)", Date.now() - t0]);
+        const changes = Object.fromEntries(
+            Object.entries(r.summary.resourceChanges ?? {}).filter(([op]) => op !== "same"),
+        );
+        assert.deepEqual(changes, {});
+    });
+
     it("destroy removes the container", async () => {
         const t0 = Date.now();
         const r = await (await stack()).destroy({ onOutput: (o) => output.push(o) });
