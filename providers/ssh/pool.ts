@@ -248,6 +248,7 @@ class Connection {
             this.socket.setNoDelay(true);
         } catch (err) {
             this.socketClosed = true;
+            this.socket.destroy();
             fail(
                 new SshConnectError(
                     `SSH connect to ${endpoint} failed: ${err instanceof Error ? err.message : String(err)}`,

@@ -29,6 +29,13 @@ async function createContainer(sim: Simulator, vmid: number, start: boolean): Pr
     });
     assert.equal(r.status, 200, JSON.stringify(r));
     await sim.waitForTask(String(r.data));
+    // Like PVE, `start=1` forks its own vzstart task once the create task ends: wait for the CT to run.
+    for (let i = 0; start && i < 200; i++) {
+        const s = await sim.api("GET", `/nodes/${sim.node}/lxc/${vmid}/status/current`);
+        if ((s.data as { status?: string }).status === "running") return;
+        await new Promise((res) => setTimeout(res, 50));
+    }
+    if (start) assert.fail(`CT ${vmid} did not start`);
 }
 
 describe("SSH layer against the PVE simulator", function () {
