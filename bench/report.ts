@@ -7,6 +7,11 @@ function row(cells: (string | number)[]): string {
     return `| ${cells.join(" | ")} |`;
 }
 
+/** A table's header row and the separator row under it (one `---` per column). */
+function head(columns: string[]): string[] {
+    return [row(columns), row(columns.map(() => "---"))];
+}
+
 export function renderResults(
     results: ScenarioResult[],
     scale: ScalingSummary | undefined,
@@ -38,7 +43,7 @@ export function renderResults(
 
     out.push("## Figures", "");
     out.push(
-        row([
+        ...head([
             "scenario",
             "resources (PVE)",
             "deploy",
@@ -54,7 +59,6 @@ export function renderResults(
             "provider peak RSS",
             "engine peak RSS",
         ]),
-        row(Array(14).fill("---")),
     );
     for (const r of results) {
         const a = r.deploy.analysis;
@@ -87,7 +91,7 @@ export function renderResults(
 
     out.push("## Where the deploy time goes", "");
     out.push(
-        row([
+        ...head([
             "scenario",
             "engine start → first step",
             "step span",
@@ -100,7 +104,6 @@ export function renderResults(
             "container commands + plugins CPU",
             "load before → after",
         ]),
-        row(Array(11).fill("---")),
     );
     for (const r of results) {
         const a = r.deploy.analysis;
@@ -124,7 +127,7 @@ export function renderResults(
 
     out.push("## No-op up and preview: what they send", "");
     out.push(
-        row([
+        ...head([
             "scenario",
             "operation",
             "API reads (task polls)",
@@ -133,7 +136,6 @@ export function renderResults(
             "SSH conns",
             "provider RSS",
         ]),
-        row(Array(7).fill("---")),
     );
     for (const r of results) {
         for (const [name, op] of [
@@ -159,10 +161,7 @@ export function renderResults(
 
     if (scale) {
         out.push("## Appliance scaling", "");
-        out.push(
-            row(["apps", "resources", "deploy", "per app", "marginal per app", "engine CPU per app"]),
-            row(Array(6).fill("---")),
-        );
+        out.push(...head(["apps", "resources", "deploy", "per app", "marginal per app", "engine CPU per app"]));
         scale.perApp.forEach((p, i) => {
             const marginal =
                 i === 0 ? "" : `${s(scale.marginal[i - 1].msPerApp)} (${scale.marginal[i - 1].from}→${p.apps})`;
@@ -181,7 +180,7 @@ export function renderResults(
     }
 
     out.push("## Targets", "");
-    out.push(row(["target", "scenario", "met", "figure", "why missed"]), row(Array(5).fill("---")));
+    out.push(...head(["target", "scenario", "met", "figure", "why missed"]));
     const names: Record<string, string> = {
         noopOnlyReads: "no-op up makes only reads",
         oneSshConnectionPerHost: "one SSH connection per host per deploy",
