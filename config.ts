@@ -23,7 +23,7 @@ import {
 } from "./components/appliance/args";
 import { HomelabCa } from "./components/common/ca";
 import type { ContainerOs } from "./components/common/container";
-import type { DownloadSettings } from "./components/common/downloads";
+import { NO_PROXY_ENTRY, NO_PROXY_RULE, type DownloadSettings } from "./components/common/downloads";
 import { ValidationError } from "./components/common/validation";
 import {
     MonitoringLxcArgs,
@@ -200,6 +200,14 @@ const downloadsSchema = z.strictObject({
                     error: "must be a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
                 }),
             { error: (i) => `must be a list of PEM certificates, ${got(i)}` },
+        )
+        .optional(),
+    noProxy: z
+        .array(
+            z
+                .string({ error: (i) => `must be a string, ${got(i)}` })
+                .regex(NO_PROXY_ENTRY, { error: (i) => `must be ${NO_PROXY_RULE}, ${got(i)}` }),
+            { error: (i) => `must be a list of host names, addresses or CIDRs, ${got(i)}` },
         )
         .optional(),
 });

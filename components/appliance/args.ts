@@ -4,6 +4,8 @@ import { z } from "zod";
 import {
     ContainerOs,
     DownloadSettings,
+    NO_PROXY_ENTRY,
+    NO_PROXY_RULE,
     ResolvedDownloadSettings,
     assertNoProblems,
     parseOrThrow,
@@ -368,6 +370,9 @@ const argsSchema = z.strictObject({
                         error: "must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
                     }),
                 )
+                .optional(),
+            noProxy: z
+                .array(z.string().regex(NO_PROXY_ENTRY, { error: (iss) => `must be ${NO_PROXY_RULE}, ${got(iss)}` }))
                 .optional(),
         })
         .optional(),

@@ -16,7 +16,19 @@ export interface DownloadSettings {
     pipIndexUrl?: string;
     /** Extra CA certificates (PEM) that containers trust, e.g. a TLS-inspecting proxy's. Default none. */
     extraCaCerts?: string[];
+    /**
+     * Hosts reached directly, not through `httpProxy` (a local mirror on the LAN, say): host names, IPv4
+     * addresses, `.domain` suffixes or IPv4 CIDRs. apt honours the exact host names and addresses; curl and wget
+     * (release tarballs, apt keys) honour all four forms. pip's own `proxy` setting does not take exceptions.
+     * Default none.
+     */
+    noProxy?: string[];
 }
+
+/** One `downloads.noProxy` entry: a host name, an IPv4 address, a `.domain` suffix or an IPv4 CIDR. */
+export const NO_PROXY_ENTRY =
+    /^(\.?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?)$/;
+export const NO_PROXY_RULE = "a host name, an IPv4 address, a .domain suffix or an IPv4 CIDR";
 
 export const DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
 export const DEFAULT_DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
@@ -34,13 +46,19 @@ export function resolveDownloads(d: DownloadSettings | undefined): ResolvedDownl
         alpineMirror: d?.alpineMirror ?? DEFAULT_ALPINE_MIRROR,
         pipIndexUrl: d?.pipIndexUrl ?? DEFAULT_PIP_INDEX_URL,
         extraCaCerts: d?.extraCaCerts ?? [],
+        noProxy: d?.noProxy ?? [],
     };
 }
 
 /** `/etc/apt/apt.conf.d/80proxy`, or undefined without a proxy. */
 export function renderAptProxyConf(d: ResolvedDownloadSettings): string | undefined {
     if (!d.httpProxy) return undefined;
-    return `Acquire::http::Proxy "${d.httpProxy}";\nAcquire::https::Proxy "${d.httpProxy}";\n`;
+    const lines = [`Acquire::http::Proxy "${d.httpProxy}";`, `Acquire::https::Proxy "${d.httpProxy}";`];
+    // apt takes per-host exceptions by exact name only: suffixes and CIDRs are for curl and wget.
+    for (const host of d.noProxy.filter((h) => !h.startsWith(".") && !h.includes("/"))) {
+        lines.push(`Acquire::http::Proxy::${host} "DIRECT";`, `Acquire::https::Proxy::${host} "DIRECT";`);
+    }
+    return lines.join("\n") + "\n";
 }
 
 /** `/etc/apt/sources.list.d/debian.sources` (deb822) for Debian 13 "trixie". */
@@ -80,5 +98,12 @@ export function renderPipConf(d: ResolvedDownloadSettings): string {
  */
 export function proxyEnvironment(d: ResolvedDownloadSettings): Record<string, string> {
     if (!d.httpProxy) return {};
-    return { http_proxy: d.httpProxy, https_proxy: d.httpProxy, HTTP_PROXY: d.httpProxy, HTTPS_PROXY: d.httpProxy };
+    const env: Record<string, string> = {
+        http_proxy: d.httpProxy,
+        https_proxy: d.httpProxy,
+        HTTP_PROXY: d.httpProxy,
+        HTTPS_PROXY: d.httpProxy,
+    };
+    if (d.noProxy.length > 0) env.no_proxy = env.NO_PROXY = d.noProxy.join(",");
+    return env;
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HomelabCa } from "../common/ca";
-import type { DownloadSettings } from "../common/downloads";
+import { NO_PROXY_ENTRY, NO_PROXY_RULE, type DownloadSettings } from "../common/downloads";
 import type { HttpProbeTarget, IcmpProbeTarget, MonitoringTargets, NodeExporterTarget } from "../common/monitoring";
 import { parseOrThrow } from "../common/validation";
 import { DEFAULT_GRAFANA_APT_KEY_URL, DEFAULT_GRAFANA_APT_REPO_URL } from "./render/grafana";
@@ -359,6 +359,7 @@ const downloadsSchema = z
         extraCaCerts: z
             .array(z.string().refine((s) => s.includes("-----BEGIN CERTIFICATE-----"), "must be a PEM certificate"))
             .optional(),
+        noProxy: z.array(z.string().regex(NO_PROXY_ENTRY, `must be ${NO_PROXY_RULE}`)).optional(),
     })
     .optional();
 

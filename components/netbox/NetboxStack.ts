@@ -465,7 +465,7 @@ export class NetboxStack extends pulumi.ComponentResource {
                 },
             },
         );
-        const appServices = exec(
+        exec(
             appCt,
             "app-services",
             r.renderAppServicesScript(),
@@ -639,12 +639,15 @@ export class NetboxStack extends pulumi.ComponentResource {
                 }),
             ),
         ];
+        // The proxy needs only its own files: nginx starts with the app's address as a literal upstream and
+        // answers 502 until NetBox listens. So TLS and the 80 → 443 redirect are up even while (or when) the
+        // app's longer steps run or fail, and the deploy does not serialise behind them.
         exec(
             proxyCt,
             "proxy-nginx",
-            r.renderNginxEnableScript(["netbox"]),
+            r.renderNginxEnableScript(["netbox"], [r.PROXY_STATIC_CACHE_DIR]),
             proxyFiles.map((f) => f.sha256),
-            [...proxyFiles, appServices, appNginx],
+            proxyFiles,
         );
 
         // ---- outputs ----

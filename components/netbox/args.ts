@@ -1,7 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEBIAN_13_TEMPLATE } from "../../providers/index";
-import { DownloadSettings, HomelabCa, ResolvedDownloadSettings, resolveDownloads } from "../common/index";
+import {
+    DownloadSettings,
+    HomelabCa,
+    NO_PROXY_ENTRY,
+    NO_PROXY_RULE,
+    ResolvedDownloadSettings,
+    resolveDownloads,
+} from "../common/index";
 import { ValidationError, formatPath } from "../common/validation";
 import {
     Ipv4Cidr,
@@ -456,6 +463,7 @@ const schema = obj({
         alpineMirror: z.string().optional(),
         pipIndexUrl: z.string().optional(),
         extraCaCerts: arr(z.string()).optional(),
+        noProxy: arr(z.string().regex(NO_PROXY_ENTRY, `must be ${NO_PROXY_RULE}`)).optional(),
     }).optional(),
     nodeExporter: bool().optional(),
     nameserver: z

@@ -12,12 +12,20 @@ function tail(buf: Buffer, limit: number): string {
 }
 
 /**
+ * Environment variables that never hold a secret: lists of hosts that bypass a proxy. Masking them would blank
+ * every mention of those hosts (a mirror's address in a failed download's message, say).
+ */
+const NEVER_SECRET_ENV = new Set(["no_proxy", "NO_PROXY"]);
+
+/**
  * Replaces every secret value (environment values and stdin lines of 4+ characters) in text that is about to
  * leave as an error message: engine logs are plain text, and a failing script may well echo what it was given.
  */
 export function maskSecrets(text: string, i: Pick<ExecInputs, "environment" | "stdin">): string {
     const secrets = [
-        ...Object.values(i.environment),
+        ...Object.entries(i.environment)
+            .filter(([k]) => !NEVER_SECRET_ENV.has(k))
+            .map(([, v]) => v),
         ...(i.stdin ? i.stdin.split("\n").map((l) => l.trim()) : []),
     ].filter((s) => s.length >= 4);
     let out = text;

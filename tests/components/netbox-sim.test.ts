@@ -376,7 +376,15 @@ describe("NetboxStack scripts in the simulator (ChrootBackend)", function () {
             }),
         );
         assert.equal(stat(ids.proxy, tls.key), "0600 root:root");
-        await sh(ids.proxy, r.renderNginxEnableScript(["netbox"]));
+        // Without its cache directory's parent, nginx refuses the site (as Debian's nginx does).
+        const refused = await backend.exec(ids.proxy, ["/bin/sh", "-c", r.renderNginxEnableScript(["netbox"])]);
+        assert.equal(refused.code, 1);
+        assert.match(
+            refused.stderr.toString(),
+            /mkdir\(\) "\/var\/cache\/nginx\/netbox-static" failed \(2: No such file or directory\)/,
+        );
+        await sh(ids.proxy, r.renderNginxEnableScript(["netbox"], [r.PROXY_STATIC_CACHE_DIR]));
+        assert.equal(stat(ids.proxy, r.PROXY_STATIC_CACHE_DIR), "0700 www-data:www-data");
         assert.match(events(ids.proxy), /reload nginx\.service/);
     });
 

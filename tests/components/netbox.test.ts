@@ -366,7 +366,13 @@ describe("NetboxStack (mocks)", function () {
                 "netbox-app-unit-netbox",
             );
             dependsOn("netbox-app-nginx", "netbox-app-collectstatic", "netbox-app-nginx-static");
-            dependsOn("netbox-proxy-nginx", "netbox-app-services", "netbox-app-nginx", "netbox-proxy-site");
+            dependsOn("netbox-proxy-nginx", "netbox-proxy-site", "netbox-proxy-tls-cert", "netbox-proxy-tls-key");
+            // ...and on nothing of the app's: it serves TLS (502 upstream) while the app's steps run or fail.
+            const proxyNginx = childrenOf("netbox").find((x) => x.name === "netbox-proxy-nginx")!;
+            assert.deepEqual(
+                [...proxyNginx.deps].filter((d) => /^netbox-app-/.test(d)),
+                [],
+            );
             // Every container step waits for its container's bootstrap.
             for (const r of childrenOf("netbox").filter((x) => x.type === T.exec && x.inputs.vmid !== undefined)) {
                 const ct = r.name.split("-")[1];

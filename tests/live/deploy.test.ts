@@ -9,7 +9,7 @@
  *
  *   npm run build && npx mocha --config tests/live/.mocharc.json tests/live/deploy.test.ts
  *
- * Needs what tests/live/backend.test.ts needs (root, the bed's packages, a Debian mirror in the apt sources) plus
+ * Needs what tests/live/run.backend.test.ts needs (root, the bed's packages, a Debian mirror in the apt sources) plus
  * the engine (`npm run engine:install`). Bed `phldeploy` on link 10.254.9.0/30, torn down at the end.
  *
  * Where the rules live: the product puts its NAT and FORWARD rules into the appliance container (its own network
@@ -17,19 +17,10 @@
  * host's namespace is checked to hold nothing of the product's (only the bed's own fence).
  */
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 
 import type * as auto from "@pulumi/pulumi/automation";
 
-import { createEngineStack, type EngineStack } from "../engine/harness";
-import { simulatorStackConfig } from "../engine/sim-config";
-import { startSimulator, type Simulator } from "../pve-sim";
-import { hostExtraCaCerts, LiveBackend } from "../pve-sim/live-backend";
-import { debianMirrors } from "../pve-sim/live/allowlist";
-import { missingTools, Testbed } from "../pve-sim/live/testbed";
+import { LiveRun } from "./fixtures/live-run";
 
 const APPLIANCE = 110;
 const APP = 111;
@@ -71,34 +62,20 @@ interface AppOutput {
 
 describe("live deploy: the appliance-only stack through the real engine into real containers", function () {
     this.timeout(15 * 60_000);
-    let bed: Testbed;
-    let backend: LiveBackend;
-    let sim: Simulator | undefined;
-    let engine: EngineStack | undefined;
-    let workDir: string | undefined;
-    const output: string[] = [];
+    const run = new LiveRun({
+        what: "live deploy test",
+        bed: "phldeploy",
+        envName: "PHL_TESTBED_DEPLOY",
+        linkCidr: "10.254.9.0/30",
+    });
     let applianceConfig: Record<string, unknown> = {};
-    const started = Date.now();
-    const timings: [string, number][] = [];
-
-    async function sh(vmid: number, script: string, opts: { code?: number; timeoutMs?: number } = {}) {
-        const r = await backend.exec(vmid, ["/bin/sh", "-c", script], { timeoutMs: opts.timeoutMs ?? 60_000 });
-        const why = `${script} exited ${r.code}\n${r.stdout.toString()}\n${r.stderr.toString()}`;
-        assert.equal(r.code, opts.code ?? 0, why);
-        return r.stdout.toString();
-    }
-
-    /** A command in the PVE host's namespace (the bed's plumbing, not the PVE host's root): no proxy variables. */
-    function inHostNs(argv: string[]): string {
-        return execFileSync("ip", ["netns", "exec", bed.netns, ...argv], {
-            encoding: "utf8",
-            env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
-        });
-    }
+    const sh = run.sh.bind(run);
+    const inHostNs = run.inHostNs.bind(run);
+    const output = run.output;
+    const timings = run.timings;
 
     async function stack(): Promise<auto.Stack> {
-        if (!engine) throw new Error("no engine stack");
-        return engine.stack;
+        return run.stack;
     }
 
     /** An app's service: busybox httpd (installed by the app's bootstrap) serving its page and /health. */
@@ -145,45 +122,14 @@ describe("live deploy: the appliance-only stack through the real engine into rea
     }
 
     before(async function () {
-        if (process.platform !== "linux" || process.getuid?.() !== 0) {
-            if (process.env.PHL_LIVE_REQUIRED === "1") throw new Error("live deploy test needs root on Linux");
-            console.log("    live deploy test skipped: needs root on Linux");
-            this.skip();
-        }
-        const missing = await missingTools();
-        if (missing.length) {
-            const why = `missing ${missing.map((m) => `${m.what} (${m.pkg})`).join(", ")}`;
-            if (process.env.PHL_LIVE_REQUIRED === "1") throw new Error(`live deploy test cannot run: ${why}`);
-            console.log(`    live deploy test skipped: ${why}`);
-            this.skip();
-        }
-        const t0 = Date.now();
-        bed = new Testbed({ name: process.env.PHL_TESTBED_DEPLOY ?? "phldeploy", linkCidr: "10.254.9.0/30" });
-        await bed.down();
-        backend = new LiveBackend({
-            testbed: bed,
-            log: (l) => process.env.PHL_VERBOSE && console.log(`      ${l}`),
-        });
-        await backend.init();
-        sim = await startSimulator({ backend, taskDurationMs: { min: 10, max: 40 } });
-        timings.push(["bed + simulator up", Date.now() - t0]);
-
+        await run.setUp(this);
         // The stack file: the dev stack's appliance, alone, with the bed's proxy and the machine's own mirror.
-        const mirrors = debianMirrors();
-        const extraCaCerts = await hostExtraCaCerts();
-        const downloads: Record<string, unknown> = {
-            httpProxy: backend.proxyUrl,
-            debianMirror: mirrors.mirror,
-            debianSecurityMirror: mirrors.securityMirror,
-        };
-        // This machine re-signs outgoing HTTPS with a locally added CA; containers must trust it too.
-        if (extraCaCerts.length) downloads.extraCaCerts = extraCaCerts;
         const config = {
             "proxmox-homelab:pveNode": "pve",
             "proxmox-homelab:storage": "local-zfs",
             "proxmox-homelab:templateStorage": "local",
             "proxmox-homelab:externalBridge": "vmbr0",
-            "proxmox-homelab:downloads": downloads,
+            "proxmox-homelab:downloads": await run.downloads(),
             "proxmox-homelab:appliance": {
                 enabled: true,
                 os: "debian",
@@ -199,30 +145,10 @@ describe("live deploy: the appliance-only stack through the real engine into rea
             },
         };
         applianceConfig = config["proxmox-homelab:appliance"];
-        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "phl-live-deploy-"));
-        // YAML is a superset of JSON.
-        fs.writeFileSync(path.join(workDir, "Pulumi.live.yaml"), JSON.stringify({ config }, null, 2) + "\n");
-        engine = await createEngineStack({ stackName: "live", workDir, config: simulatorStackConfig(sim) });
+        await run.createStack(config);
     });
 
-    after(async function () {
-        if (engine && process.env.PHL_KEEP_TESTBED !== "1") {
-            try {
-                // Never leave a deployment behind, even when a case failed half-way.
-                await engine.stack.destroy({ onOutput: (o) => output.push(o) });
-            } catch {
-                // reported by the cases
-            }
-        }
-        if (sim && process.env.PHL_KEEP_TESTBED !== "1") await sim.stop();
-        if (bed && process.env.PHL_KEEP_TESTBED !== "1") await bed.down();
-        if (workDir && process.env.PHL_KEEP_TESTBED !== "1") fs.rmSync(workDir, { recursive: true, force: true });
-        if (timings.length) {
-            console.log("    timings (ms):");
-            for (const [what, ms] of timings) console.log(`      ${what}: ${ms}`);
-            console.log(`      whole file: ${Date.now() - started}`);
-        }
-    });
+    after(() => run.tearDown());
 
     it("deploys the appliance and its apps: real containers, packages through the bed's proxy", async function () {
         const t0 = Date.now();
@@ -235,24 +161,27 @@ describe("live deploy: the appliance-only stack through the real engine into rea
         }
         timings.push(["pulumi up (fresh)", Date.now() - t0]);
         assert.equal(r.summary.result, "succeeded");
-        assert.equal(await backend.isRunning(APPLIANCE), true);
-        for (const app of APPS) assert.equal(await backend.isRunning(app.vmid), true, `${app.name} runs`);
+        assert.equal(await run.backend.isRunning(APPLIANCE), true);
+        for (const app of APPS) assert.equal(await run.backend.isRunning(app.vmid), true, `${app.name} runs`);
         // The packages really came through the proxy, from allowlisted hosts only.
-        const allowed = new Set((await bed.allowlist()).map((h) => h.host));
-        const connections = await bed.proxyConnections();
+        const allowed = new Set((await run.bed.allowlist()).map((h) => h.host));
+        const connections = await run.bed.proxyConnections();
         assert.ok(connections.length > 0, "the containers installed through the proxy");
         for (const host of connections) assert.ok(allowed.has(host), `proxy connected only to allowlisted ${host}`);
         assert.match(
             await sh(APPLIANCE, "dpkg-query -W -f '${Status}' dnsmasq caddy iptables"),
             /^(install ok installed)+$/,
         );
-        assert.match(await sh(APP, "cat /etc/apt/apt.conf.d/80proxy"), new RegExp(bed.proxyUrl.replace(/\./g, "\\.")));
+        assert.match(
+            await sh(APP, "cat /etc/apt/apt.conf.d/80proxy"),
+            new RegExp(run.bed.proxyUrl.replace(/\./g, "\\.")),
+        );
     });
 
     /** Each app holds its static lease from the appliance's dnsmasq (by DHCP, for its own MAC). */
     async function assertLease(app: { name: string; vmid: number }, address: string): Promise<void> {
         // The address the engine recorded is the one the app really holds...
-        const eth0 = (await backend.interfaces(app.vmid)).find((i) => i.name === "eth0");
+        const eth0 = (await run.backend.interfaces(app.vmid)).find((i) => i.name === "eth0");
         assert.equal(eth0?.inet?.split("/")[0], address, `${app.name}'s address`);
         // ...got by DHCP (dhclient's lease, from the appliance's LAN address) for its own MAC...
         const lease = await sh(app.vmid, "cat /var/lib/dhcp/dhclient.eth0.leases");
@@ -326,14 +255,14 @@ describe("live deploy: the appliance-only stack through the real engine into rea
         const wan = await wanAddress();
         assert.match(await sh(APP, "ip -4 route"), /^default via 10\.20\.0\.1 dev eth0\b/);
         assert.doesNotMatch(await sh(APP, "ip -4 route"), /10\.254\./, "no direct route from the app to the proxy");
-        const log = await bed.proxyLog();
+        const log = await run.bed.proxyLog();
         const clients = new Set([...log.matchAll(/Connect \(file descriptor \d+\): (\S+)/g)].map((m) => m[1]));
         assert.deepEqual([...clients], [wan], "the proxy saw only the appliance's WAN address");
         assert.match(log, /Request \(file descriptor \d+\): GET http:\/\/\S+\/busybox_\S+\.deb/, "the app's package");
         assert.doesNotMatch(await sh(APPLIANCE, "dpkg-query -W -f '${Status}' busybox || true"), /install ok/);
         // FORWARD really applied: the app cannot reach the PVE host's LAN address (dropped in the appliance)...
         const before = await sh(APPLIANCE, "iptables -nvx -L PROXIMITY-FORWARD | awk '/192.168.1.0/ {print $1}'");
-        const blocked = await backend.exec(APP, [
+        const blocked = await run.backend.exec(APP, [
             "busybox",
             "wget",
             "-q",
@@ -357,8 +286,8 @@ describe("live deploy: the appliance-only stack through the real engine into rea
     });
 
     it("keeps the bed's fence: nothing was sent toward the outside", async () => {
-        assert.deepEqual(await bed.outsideBound(), { pre_outside: 0, fwd_outside: 0, out_outside: 0, fwd_ipv6: 0 });
-        const route = await backend.exec(APPLIANCE, ["ip", "route", "get", "1.1.1.1"]);
+        assert.deepEqual(await run.bed.outsideBound(), { pre_outside: 0, fwd_outside: 0, out_outside: 0, fwd_ipv6: 0 });
+        const route = await run.backend.exec(APPLIANCE, ["ip", "route", "get", "1.1.1.1"]);
         assert.match(route.stderr.toString(), /Network is unreachable/);
     });
 
@@ -461,8 +390,8 @@ describe("live deploy: the appliance-only stack through the real engine into rea
         const r = await (await stack()).destroy({ onOutput: (o) => output.push(o) });
         timings.push(["pulumi destroy", Date.now() - t0]);
         assert.equal(r.summary.result, "succeeded");
-        assert.deepEqual(await bed.containers(), []);
-        assert.deepEqual(await bed.currentBridges(), ["vmbr0"]);
-        assert.deepEqual([...(sim?.state.containers.keys() ?? [])], []);
+        assert.deepEqual(await run.bed.containers(), []);
+        assert.deepEqual(await run.bed.currentBridges(), ["vmbr0"]);
+        assert.deepEqual([...(run.sim?.state.containers.keys() ?? [])], []);
     });
 });

@@ -19,23 +19,16 @@
  * (the document's 2 m `for`, 30 s group wait, 15 s intervals) to measure the real delay. Bed `phlmon` on link 10.254.11.0/30, torn down at the end.
  */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 
 import type * as auto from "@pulumi/pulumi/automation";
 
-import { createEngineStack, type EngineStack } from "../engine/harness";
-import { simulatorStackConfig } from "../engine/sim-config";
-import { startSimulator, type Simulator } from "../pve-sim";
-import { hostExtraCaCerts, LiveBackend } from "../pve-sim/live-backend";
-import { debianMirrors } from "../pve-sim/live/allowlist";
-import { missingTools, Testbed } from "../pve-sim/live/testbed";
+import { HOST_IP, LiveRun, waitFor } from "./fixtures/live-run";
 
 const MONITORING = 120;
 const MON_IP = "192.168.1.85";
-const HOST_IP = "192.168.1.10";
 const SMTP_PORT = 2525;
 const HTTP_PORT = 8081;
 const PUBLIC_NAME = "monitoring.live.home.arpa";
@@ -54,85 +47,27 @@ interface PromTarget {
 
 describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mail", function () {
     this.timeout(30 * 60_000);
-    let bed: Testbed;
-    let backend: LiveBackend;
-    let sim: Simulator | undefined;
-    let engine: EngineStack | undefined;
-    let workDir: string | undefined;
+    const run = new LiveRun({
+        what: "live monitoring test",
+        bed: "phlmon",
+        envName: "PHL_TESTBED_MONITORING",
+        linkCidr: "10.254.11.0/30",
+    });
     let mbox = "";
-    let smtpSink: ChildProcess | undefined;
     let httpSink: ChildProcess | undefined;
-    const output: string[] = [];
-    const started = Date.now();
-    const timings: [string, number][] = [];
-
-    async function sh(vmid: number, script: string, opts: { code?: number; timeoutMs?: number } = {}) {
-        const r = await backend.exec(vmid, ["/bin/sh", "-c", script], { timeoutMs: opts.timeoutMs ?? 60_000 });
-        const why = `${script} exited ${r.code}\n${r.stdout.toString()}\n${r.stderr.toString()}`;
-        assert.equal(r.code, opts.code ?? 0, why);
-        return r.stdout.toString();
-    }
-
-    function inHostNs(argv: string[]): string {
-        return execFileSync("ip", ["netns", "exec", bed.netns, ...argv], {
-            encoding: "utf8",
-            env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C" },
-        });
-    }
+    const sh = run.sh.bind(run);
+    const inHostNs = run.inHostNs.bind(run);
+    const output = run.output;
+    const timings = run.timings;
 
     async function stack(): Promise<auto.Stack> {
-        if (!engine) throw new Error("no engine stack");
-        return engine.stack;
-    }
-
-    /** A sink from fixtures/sinks.ts in the PVE host namespace; resolves once it listens. */
-    async function startSink(args: string[]): Promise<ChildProcess> {
-        const child = spawn(
-            "ip",
-            [
-                "netns",
-                "exec",
-                bed.netns,
-                process.execPath,
-                "-r",
-                require.resolve("ts-node/register/transpile-only"),
-                path.join(__dirname, "fixtures", "sinks.ts"),
-                ...args,
-            ],
-            { stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let out = "";
-        let err = "";
-        child.stdout?.on("data", (b: Buffer) => (out += b.toString()));
-        child.stderr?.on("data", (b: Buffer) => (err += b.toString()));
-        await waitFor(`sink ${args.join(" ")}`, 60_000, 200, async () => {
-            if (child.exitCode !== null) throw new Error(`sink ${args.join(" ")} exited ${child.exitCode}: ${err}`);
-            return out.includes("READY");
-        });
-        return child;
-    }
-
-    async function stopSink(child: ChildProcess | undefined): Promise<void> {
-        if (!child || child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-        // `ip netns exec` execs node, so this pid is the sink itself.
-        child.kill("SIGKILL");
-        await exited;
-    }
-
-    async function waitFor(what: string, ms: number, everyMs: number, ok: () => Promise<boolean>): Promise<number> {
-        const t0 = Date.now();
-        for (;;) {
-            if (await ok()) return Date.now() - t0;
-            if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-            await new Promise((r) => setTimeout(r, everyMs));
-        }
+        return run.stack;
     }
 
     /** GET through the product's nginx from the PVE host's namespace: TLS verified with the stack's CA, basic auth. */
     async function viaNginx(urlPath: string): Promise<{ status: string; body: string }> {
         const outputs = await (await stack()).outputs();
-        const caFile = path.join(workDir ?? os.tmpdir(), "homelab-ca.pem");
+        const caFile = path.join(run.workDir, "homelab-ca.pem");
         fs.writeFileSync(caFile, String(outputs.homelabCaCertPem.value));
         const user = String(outputs.monitoringBasicAuthUser.value);
         const pass = String(outputs.monitoringBasicAuthPassword.value);
@@ -174,42 +109,14 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
     const mail = (): string => (fs.existsSync(mbox) ? fs.readFileSync(mbox, "utf8") : "");
 
     before(async function () {
-        if (process.platform !== "linux" || process.getuid?.() !== 0) {
-            if (process.env.PHL_LIVE_REQUIRED === "1") throw new Error("live monitoring test needs root on Linux");
-            console.log("    live monitoring test skipped: needs root on Linux");
-            this.skip();
-        }
-        const missing = await missingTools();
-        if (missing.length) {
-            const why = `missing ${missing.map((m) => `${m.what} (${m.pkg})`).join(", ")}`;
-            if (process.env.PHL_LIVE_REQUIRED === "1") throw new Error(`live monitoring test cannot run: ${why}`);
-            console.log(`    live monitoring test skipped: ${why}`);
-            this.skip();
-        }
-        const t0 = Date.now();
-        bed = new Testbed({ name: process.env.PHL_TESTBED_MONITORING ?? "phlmon", linkCidr: "10.254.11.0/30" });
-        await bed.down();
-        backend = new LiveBackend({
-            testbed: bed,
-            log: (l) => process.env.PHL_VERBOSE && console.log(`      ${l}`),
-        });
-        await backend.init();
-        sim = await startSimulator({ backend, taskDurationMs: { min: 10, max: 40 } });
+        await run.setUp(this);
         // vmbr0 (192.168.1.10/24 in the PVE host namespace) exists from the start: the bed's modelled LAN.
-        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "phl-live-monitoring-"));
-        mbox = path.join(workDir, "mbox");
-        smtpSink = await startSink(["smtp", HOST_IP, String(SMTP_PORT), mbox]);
-        httpSink = await startSink(["http", HOST_IP, String(HTTP_PORT)]);
-        timings.push(["bed + simulator + sinks up", Date.now() - t0]);
-
-        const mirrors = debianMirrors();
-        const extraCaCerts = await hostExtraCaCerts();
-        const downloads: Record<string, unknown> = {
-            httpProxy: backend.proxyUrl,
-            debianMirror: mirrors.mirror,
-            debianSecurityMirror: mirrors.securityMirror,
-        };
-        if (extraCaCerts.length) downloads.extraCaCerts = extraCaCerts;
+        const t0 = Date.now();
+        mbox = path.join(run.workDir, "mbox");
+        await run.startSink(["smtp", HOST_IP, String(SMTP_PORT), mbox]);
+        httpSink = await run.startSink(["http", HOST_IP, String(HTTP_PORT)]);
+        timings.push(["sinks up", Date.now() - t0]);
+        const downloads = await run.downloads();
         const config = {
             "proxmox-homelab:pveNode": "pve",
             "proxmox-homelab:storage": "local-zfs",
@@ -244,29 +151,10 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
                 retentionDays: 1,
             },
         };
-        fs.writeFileSync(path.join(workDir, "Pulumi.live.yaml"), JSON.stringify({ config }, null, 2) + "\n");
-        engine = await createEngineStack({ stackName: "live", workDir, config: simulatorStackConfig(sim) });
+        await run.createStack(config);
     });
 
-    after(async function () {
-        if (engine && process.env.PHL_KEEP_TESTBED !== "1") {
-            try {
-                await engine.stack.destroy({ onOutput: (o) => output.push(o) });
-            } catch {
-                // reported by the cases
-            }
-        }
-        await stopSink(httpSink);
-        await stopSink(smtpSink);
-        if (sim && process.env.PHL_KEEP_TESTBED !== "1") await sim.stop();
-        if (bed && process.env.PHL_KEEP_TESTBED !== "1") await bed.down();
-        if (workDir && process.env.PHL_KEEP_TESTBED !== "1") fs.rmSync(workDir, { recursive: true, force: true });
-        if (timings.length) {
-            console.log("    timings (ms):");
-            for (const [what, ms] of timings) console.log(`      ${what}: ${ms}`);
-            console.log(`      whole file: ${Date.now() - started}`);
-        }
-    });
+    after(() => run.tearDown());
 
     it("deploys MonitoringLxc (Grafana off): Prometheus, Alertmanager and exporters through the bed's proxy", async function () {
         const t0 = Date.now();
@@ -279,9 +167,9 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
         }
         timings.push(["pulumi up (fresh)", Date.now() - t0]);
         assert.equal(r.summary.result, "succeeded");
-        assert.equal(await backend.isRunning(MONITORING), true);
-        const allowed = new Set((await bed.allowlist()).map((h) => h.host));
-        const connections = await bed.proxyConnections();
+        assert.equal(await run.backend.isRunning(MONITORING), true);
+        const allowed = new Set((await run.bed.allowlist()).map((h) => h.host));
+        const connections = await run.bed.proxyConnections();
         assert.ok(connections.length > 0, "the container installed through the proxy");
         for (const host of connections) assert.ok(allowed.has(host), `proxy connected only to allowlisted ${host}`);
         assert.match(
@@ -298,7 +186,7 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
     it("Prometheus has the rules loaded and every target up (asked through nginx, TLS and basic auth)", async () => {
         // Without credentials nginx refuses.
         const outputs = await (await stack()).outputs();
-        const caFile = path.join(workDir ?? os.tmpdir(), "homelab-ca.pem");
+        const caFile = path.join(run.workDir, "homelab-ca.pem");
         fs.writeFileSync(caFile, String(outputs.homelabCaCertPem.value));
         const anon = inHostNs([
             "curl",
@@ -354,7 +242,7 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
 
     it("killing the probed service fires Service Down and Alertmanager delivers a mail naming it", async () => {
         const t0 = Date.now();
-        await stopSink(httpSink);
+        await run.stopSink(httpSink);
         const toFiring = await waitFor("ServiceDown firing", ALERT_WAIT_MS, 1000, () => firing("ServiceDown"));
         timings.push(["service killed → ServiceDown firing", toFiring]);
         await waitFor("the ServiceDown mail", ALERT_WAIT_MS, 1000, async () => /ServiceDown/.test(mail()));
@@ -378,8 +266,8 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
     });
 
     it("keeps the bed's fence: nothing was sent toward the outside", async () => {
-        assert.deepEqual(await bed.outsideBound(), { pre_outside: 0, fwd_outside: 0, out_outside: 0, fwd_ipv6: 0 });
-        const route = await backend.exec(MONITORING, ["ip", "route", "get", "1.1.1.1"]);
+        assert.deepEqual(await run.bed.outsideBound(), { pre_outside: 0, fwd_outside: 0, out_outside: 0, fwd_ipv6: 0 });
+        const route = await run.backend.exec(MONITORING, ["ip", "route", "get", "1.1.1.1"]);
         assert.match(route.stderr.toString(), /Network is unreachable/);
     });
 
@@ -398,7 +286,7 @@ describe("live monitoring: Prometheus scrapes, an alert fires and arrives as mai
         const r = await (await stack()).destroy({ onOutput: (o) => output.push(o) });
         timings.push(["pulumi destroy", Date.now() - t0]);
         assert.equal(r.summary.result, "succeeded");
-        assert.deepEqual(await bed.containers(), []);
-        assert.deepEqual([...(sim?.state.containers.keys() ?? [])], []);
+        assert.deepEqual(await run.bed.containers(), []);
+        assert.deepEqual([...(run.sim?.state.containers.keys() ?? [])], []);
     });
 });

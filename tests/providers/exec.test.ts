@@ -106,6 +106,20 @@ describe("exec provider against the simulator", function () {
             }),
             { message: "the create command in CT 200 exited 3:\nconnecting with [secret]\nstdin was: [secret]" },
         );
+        // A proxy URL may carry credentials and is masked; the hosts that bypass it are not secrets.
+        await assert.rejects(
+            exec.checkAndCreate({
+                node: "pve",
+                vmid: RUNNING,
+                create: 'echo "no file at http://192.168.1.10:8099/x via $http_proxy" >&2; exit 1',
+                environment: {
+                    http_proxy: "http://u:pw@192.168.1.5:3128",
+                    no_proxy: "192.168.1.10",
+                    NO_PROXY: "mirror",
+                },
+            }),
+            { message: "the create command in CT 200 exited 1:\nno file at http://192.168.1.10:8099/x via [secret]" },
+        );
         await assert.rejects(exec.checkAndCreate({ node: "pve", create: "echo only stdout; exit 1" }), {
             message: "the create command on node pve exited 1:\nonly stdout",
         });

@@ -183,6 +183,7 @@ describe("stack config (config.ts)", () => {
                         alpineMirror: "https://mirror example/alpine",
                         pipIndexUrl: "pypi.org/simple",
                         extraCaCerts: ["not a certificate"],
+                        noProxy: ["mirror.lan", "bad host", ".home.arpa", "10.0.0.0/8", "-x"],
                         proxy: "x",
                     },
                     netbox: {},
@@ -199,6 +200,10 @@ describe("stack config (config.ts)", () => {
                     'proxmox-homelab:downloads.pipIndexUrl: must be an http(s) URL like https://pypi.org/simple, got "pypi.org/simple"',
                     "proxmox-homelab:downloads.extraCaCerts[0]: must be a PEM certificate " +
                         "(-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+                    "proxmox-homelab:downloads.noProxy[1]: must be a host name, an IPv4 address, a .domain suffix " +
+                        'or an IPv4 CIDR, got "bad host"',
+                    "proxmox-homelab:downloads.noProxy[4]: must be a host name, an IPv4 address, a .domain suffix " +
+                        'or an IPv4 CIDR, got "-x"',
                     "proxmox-homelab:downloads.proxy: unknown setting",
                 ],
             );
@@ -208,7 +213,11 @@ describe("stack config (config.ts)", () => {
         });
 
         it("downloads reach every component as given", () => {
-            const downloads = { httpProxy: "http://192.168.1.5:3128", pipIndexUrl: "http://192.168.1.5/pypi/simple" };
+            const downloads = {
+                httpProxy: "http://192.168.1.5:3128",
+                pipIndexUrl: "http://192.168.1.5/pypi/simple",
+                noProxy: ["mirror.home.arpa", "192.168.1.7"],
+            };
             const c = config({ downloads, netbox: {}, appliance: APPLIANCE, monitoring: { ...MONITORING, vmid: 120 } });
             assert.deepEqual(c.downloads, downloads);
             assert.ok(c.netbox.enabled && c.appliance.enabled && c.monitoring.enabled);

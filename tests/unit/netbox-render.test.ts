@@ -827,7 +827,10 @@ describe("NetboxStack renderers (exact text)", () => {
                 '    mkdir -p "$release"',
                 "    tmp=$(mktemp -d)",
                 "    trap 'rm -rf \"$tmp\"' EXIT",
-                '    curl -fsSL --retry 3 -o "$tmp/netbox.tar.gz" "$url"',
+                '    if ! curl -fsSL --retry 3 -o "$tmp/netbox.tar.gz" "$url"; then',
+                '        echo "cannot download the NetBox release from $url (netbox.releaseUrl; downloads.httpProxy)" >&2',
+                "        exit 1",
+                "    fi",
                 '    tar -xzf "$tmp/netbox.tar.gz" -C "$release" --strip-components=1',
                 '    python3 -m venv "$release/venv"',
                 '    "$release/venv/bin/pip" install --no-cache-dir -r "$release/requirements.txt"',
@@ -900,6 +903,19 @@ describe("NetboxStack renderers (exact text)", () => {
                 "rm -f /etc/nginx/sites-enabled/default",
                 "ln -sfn '/etc/nginx/sites-available/netbox-static' '/etc/nginx/sites-enabled/netbox-static'",
                 "ln -sfn '/etc/nginx/sites-available/proxbox-api' '/etc/nginx/sites-enabled/proxbox-api'",
+                "nginx -t -q",
+                "systemctl enable nginx.service",
+                "systemctl reload-or-restart nginx.service",
+            ),
+        );
+        // The proxy's: its static cache's directory first (Debian's nginx has no /var/cache/nginx).
+        assert.equal(
+            r.renderNginxEnableScript(["netbox"], [r.PROXY_STATIC_CACHE_DIR]),
+            text(
+                "set -eu",
+                "install -d -m 0700 -o www-data -g www-data '/var/cache/nginx/netbox-static'",
+                "rm -f /etc/nginx/sites-enabled/default",
+                "ln -sfn '/etc/nginx/sites-available/netbox' '/etc/nginx/sites-enabled/netbox'",
                 "nginx -t -q",
                 "systemctl enable nginx.service",
                 "systemctl reload-or-restart nginx.service",

@@ -7,6 +7,9 @@ import { NETBOX_PATHS } from "./netbox";
  */
 export type Http2Style = "directive" | "listen";
 
+/** The proxy's disk cache of NetBox's static files (its parent does not exist in Debian's nginx). */
+export const PROXY_STATIC_CACHE_DIR = "/var/cache/nginx/netbox-static";
+
 /** The proxy's key and certificate paths for a public name. */
 export function proxyTlsPaths(publicName: string): { cert: string; key: string } {
     return { cert: `/etc/nginx/ssl/${publicName}.crt`, key: `/etc/nginx/ssl/${publicName}.key` };
@@ -56,7 +59,7 @@ export function renderProxySite(a: ProxySiteArgs): string {
     const names = a.serverNames.join(" ");
     const http2 = a.http2 ?? "directive";
     const listenSsl = http2 === "listen" ? "ssl http2" : "ssl";
-    const cacheDir = a.cacheDir ?? "/var/cache/nginx/netbox-static";
+    const cacheDir = a.cacheDir ?? PROXY_STATIC_CACHE_DIR;
     return lines(
         managedBy(a.stack),
         "",

@@ -112,7 +112,10 @@ export function renderAppInstallScript(a: AppInstallArgs): string {
         '    mkdir -p "$release"',
         "    tmp=$(mktemp -d)",
         "    trap 'rm -rf \"$tmp\"' EXIT",
-        '    curl -fsSL --retry 3 -o "$tmp/netbox.tar.gz" "$url"',
+        '    if ! curl -fsSL --retry 3 -o "$tmp/netbox.tar.gz" "$url"; then',
+        '        echo "cannot download the NetBox release from $url (netbox.releaseUrl; downloads.httpProxy)" >&2',
+        "        exit 1",
+        "    fi",
         '    tar -xzf "$tmp/netbox.tar.gz" -C "$release" --strip-components=1',
         '    python3 -m venv "$release/venv"',
         '    "$release/venv/bin/pip" install --no-cache-dir -r "$release/requirements.txt"',
@@ -169,9 +172,11 @@ export function renderAppServicesScript(): string {
 }
 
 /** Enables our nginx sites (and only ours), checks the configuration, then reloads. */
-export function renderNginxEnableScript(sites: string[]): string {
+export function renderNginxEnableScript(sites: string[], cacheDirs: string[] = []): string {
     return lines(
         "set -eu",
+        // Debian's nginx ships no /var/cache/nginx: a proxy_cache_path under it fails `nginx -t` until it exists.
+        ...cacheDirs.map((d) => `install -d -m 0700 -o www-data -g www-data ${q(d)}`),
         "rm -f /etc/nginx/sites-enabled/default",
         ...sites.map((s) => `ln -sfn ${q(`/etc/nginx/sites-available/${s}`)} ${q(`/etc/nginx/sites-enabled/${s}`)}`),
         "nginx -t -q",
