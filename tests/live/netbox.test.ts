@@ -292,6 +292,35 @@ describe("live netbox: the data tier and the proxy really work; the release down
         assert.doesNotMatch(await run.sh(VMID.cache, "ss -Hltn"), /(0\.0\.0\.0|\*|\[::\]):6379\b/);
     });
 
+    it("the host forwards the backend out of vmbr0 only, masqueraded to its own LAN address", async () => {
+        const chains = hostChainNames("netbox");
+        assert.equal(run.inHostNs(["cat", "/proc/sys/net/ipv4/ip_forward"]).trim(), "1");
+        // The stack's chains are hooked in first, and hold the document's NAT rules.
+        const forward = run.inHostNs(["iptables", "-S", "FORWARD"]).split("\n");
+        assert.equal(
+            forward.find((l) => l.startsWith("-A FORWARD")),
+            `-A FORWARD -j ${chains.forward}`,
+        );
+        const nat = run.inHostNs(["iptables", "-t", "nat", "-S", chains.nat]);
+        assert.match(nat, new RegExp(`^-A ${chains.nat} -s 10\\.100\\.0\\.0/24 -o vmbr0 -j MASQUERADE$`, "m"));
+        assert.match(nat, new RegExp(`^-A ${chains.nat} -s 10\\.100\\.1\\.0/24 -o vmbr0 -j MASQUERADE$`, "m"));
+        // The db container asks the proxy's LAN address: forwarded out of vmbr0, and nginx sees the host's address.
+        const proxy = containers.proxy.addresses.eth0;
+        const r = await run.backend.exec(
+            VMID.db,
+            [
+                "bash",
+                "-c",
+                `exec 3<>/dev/tcp/${proxy}/80 && printf 'GET /from-db HTTP/1.0\\r\\nHost: ${PUBLIC_NAME}\\r\\n\\r\\n' >&3 && cat <&3`,
+            ],
+            { timeoutMs: 30_000 },
+        );
+        assert.equal(r.code, 0, r.stderr.toString());
+        assert.match(r.stdout.toString(), /^HTTP\/1\.1 301 /);
+        const log = await run.sh(VMID.proxy, "grep ' \"GET /from-db ' /var/log/nginx/access.log");
+        assert.match(log, /^192\.168\.1\.10 - /, "masqueraded to the PVE host's LAN address");
+    });
+
     it("nginx redirects 80 to 443 and serves TLS that verifies against the stack's CA for the configured name", async () => {
         const proxy = containers.proxy.addresses.eth0;
         assert.match(proxy, /^192\.168\.1\.1\d\d$/, "the proxy's LAN address is a lease of the bed's LAN");
