@@ -189,7 +189,13 @@ describe("end to end: seeded fault campaign on the real engine", function () {
                     // Whether the faulted up fails or rides the fault out (retries), the clean up must converge.
                     faulted += String(err);
                 }
-                if (fault.expect) assert.match(faulted, fault.expect, "the fault was exercised");
+                if (fault.expect) {
+                    assert.match(
+                        faulted,
+                        fault.expect,
+                        `the fault was exercised; the faulted up ended with:\n${faulted.split("\n").slice(-40).join("\n")}`,
+                    );
+                }
                 world.sim.faults.clear();
                 world.sim.faults.ssh.drop!.length = 0;
                 world.sim.faults.ssh.fail!.length = 0;

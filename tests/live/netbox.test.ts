@@ -144,6 +144,12 @@ describe("live netbox: the data tier and the proxy really work; the release down
         for (const [role, vmid] of Object.entries(VMID)) {
             assert.equal(await run.backend.isRunning(vmid), true, `${role} runs`);
         }
+        // The app's files are in place with their modes; NetBox is not: no release linked, no units started.
+        assert.equal(
+            await run.sh(VMID.app, "stat -c '%a %U:%G %n' /etc/netbox/configuration.py /etc/netbox/secrets.json"),
+            "640 root:netbox /etc/netbox/configuration.py\n640 root:netbox /etc/netbox/secrets.json\n",
+        );
+        await run.sh(VMID.app, "test ! -e /opt/netbox && ! systemctl is-active --quiet netbox.service");
         // The packages came through the relay and the bed's proxy, from allowlisted hosts only.
         const allowed = new Set((await run.bed.allowlist()).map((h) => h.host));
         const connections = await run.bed.proxyConnections();
