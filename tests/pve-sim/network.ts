@@ -261,12 +261,15 @@ function readIface({ sim, params }: HandlerContext): NetIface {
 /** PUT /nodes/{node}/network: `ifreload -a` in a srvreload task. */
 function applyNetwork({ sim, user }: HandlerContext): string {
     // As pve-manager's worker does: interfaces.new is renamed into place first, then `ifreload -a` runs. A reload
-    // that fails therefore leaves nothing pending, and the new interfaces configured but not active.
+    // that fails therefore leaves nothing pending, and the new interfaces configured but not active. The task's
+    // duration stands for ifreload: while it runs, nothing is pending any more (a slow reload does not make the
+    // next caller see this one's changes as someone else's).
     const promote = () => {
         if (sim.pendingNetwork === undefined) return;
         sim.network = sim.pendingNetwork;
         sim.pendingNetwork = undefined;
     };
+    promote();
     return sim.tasks.start(
         "srvreload",
         "networking",
